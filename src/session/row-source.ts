@@ -1,0 +1,68 @@
+import type { DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { SqlError, SqlState } from '../errors.js';
+
+/** A result column: its output name and DuckDB type. */
+export type Column = { name: string; type: DuckDBType };
+
+/** One batch of rows, column-major (DuckDB's vectors). */
+export type Chunk = { columns: DuckDBValue[][]; rowCount: number };
+
+/** Where a result's rows come from, a chunk at a time. */
+export interface RowSource {
+  nextChunk(): Promise<Chunk | null>;
+  /**
+   * Reads the rest into memory, so the DuckDB connection is free for another
+   * statement while a suspended portal still has rows to give.
+   */
+  detach(maxRows: number): Promise<void>;
+}
+
+/** Rows streamed from DuckDB: only one chunk is held at a time. */
+export class DuckDBRowSource implements RowSource {
+  private buffered: Chunk[] | undefined;
+
+  constructor(private readonly result: DuckDBResult) {}
+
+  async nextChunk(): Promise<Chunk | null> {
+    if (this.buffered) return this.buffered.shift() ?? null;
+    const chunk = await this.result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return null;
+    return { columns: chunk.getColumns(), rowCount: chunk.rowCount };
+  }
+
+  async detach(maxRows: number): Promise<void> {
+    if (this.buffered) return;
+    const chunks: Chunk[] = [];
+    let rows = 0;
+    for (let chunk = await this.nextChunk(); chunk; chunk = await this.nextChunk()) {
+      rows += chunk.rowCount;
+      if (rows > maxRows) {
+        throw new SqlError(
+          SqlState.ProgramLimitExceeded,
+          `an open portal holds more than ${maxRows} unread rows and another statement needs the connection`,
+          { hint: 'Read the portal to its end (or close it) before running another statement.' },
+        );
+      }
+      chunks.push(chunk);
+    }
+    this.buffered = chunks;
+  }
+}
+
+/** Rows Arka computed itself (SHOW, EXPLAIN). */
+export class ArrayRowSource implements RowSource {
+  private done = false;
+
+  constructor(private readonly rows: DuckDBValue[][]) {}
+
+  async nextChunk(): Promise<Chunk | null> {
+    if (this.done || this.rows.length === 0) return null;
+    this.done = true;
+    const columnCount = this.rows[0]!.length;
+    const columns: DuckDBValue[][] = [];
+    for (let c = 0; c < columnCount; c++) columns.push(this.rows.map((row) => row[c]!));
+    return { columns, rowCount: this.rows.length };
+  }
+
+  async detach(): Promise<void> {}
+}

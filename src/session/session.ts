@@ -1,0 +1,679 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { BackendWriter } from '../../protocol/backend.js';
+import { FrontendParser, parseSASLInitialResponse } from '../../protocol/frontend.js';
+import {
+  CANCEL_REQUEST_CODE,
+  FormatCode,
+  ProtocolError,
+  type Bind,
+  type FrontendMessage,
+  type Parse,
+  type StartupMessage,
+  type StartupPhaseMessage,
+} from '../../protocol/messages.js';
+import type { Engine } from '../engine/duckdb.js';
+import { fromDuckDBError } from '../engine/errors.js';
+import { SqlError, SqlState } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseStatements, type ParsedStatement } from '../sql/parse.js';
+import type { RewriteContext } from '../sql/rewrite.js';
+import { duckTypeOfOid } from '../types/mapping.js';
+import { decodeParameter } from '../types/params.js';
+import { bindPlan, preparePlan, type PreparedQuery } from './prepared.js';
+import { fieldDescriptions, formatsFor, ResultCursor } from './result-cursor.js';
+import { DuckDBRowSource, type Column } from './row-source.js';
+import { ScramExchange, ScramProtocolError, type ScramSecret } from './scram.js';
+import { SessionSettings, VERSION_STRING } from './settings.js';
+import {
+  columnNames,
+  explainRows,
+  planStatement,
+  rollbackQuietly,
+  runUtility,
+  utilityColumns,
+  type Outcome,
+  type Plan,
+  type StatementContext,
+} from './statements.js';
+
+export type SessionLimits = {
+  maxMessageLength: number;
+  /** Messages parsed but not yet handled before the socket is paused. */
+  maxQueuedMessages: number;
+  /** Output buffered before it is written to the socket. */
+  outputFlushBytes: number;
+  /** Rows a suspended portal may hold in memory when its connection is needed. */
+  maxDetachedRows: number;
+  /** Startup and authentication must finish within this. */
+  authenticationTimeoutMs: number;
+};
+
+/** What a session needs from the server. */
+export type SessionServices = {
+  engine: Engine;
+  logger: Logger;
+  limits: SessionLimits;
+  /** The configured user and SCRAM secret; no secret means trust. */
+  user: string;
+  scram: ScramSecret | undefined;
+  processId: number;
+  secretKey: number;
+  /** A CancelRequest arrived on this connection: the server finds the session it names. */
+  cancelRequest(processId: number, secretKey: number): void;
+  /** Refuses the connection when the server is full or shutting down. */
+  admit(): SqlError | undefined;
+};
+
+type Statement = { name: string; sql: string; plan: Plan; paramOids: number[]; query?: PreparedQuery };
+type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outcome?: Outcome; formats: FormatCode[]; bind: Bind };
+
+type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
+
+/** One client connection: the protocol state machine around a DuckDB connection. */
+export class Session implements StatementContext {
+  private readonly parser: FrontendParser;
+  private readonly out = new BackendWriter();
+  private readonly queue: (StartupPhaseMessage | FrontendMessage)[] = [];
+  private wake: (() => void) | undefined;
+  private phase: Phase = 'startup';
+  private scram: ScramExchange | undefined;
+  private connection: DuckDBConnection | undefined;
+  readonly settings: SessionSettings;
+  rewrite: RewriteContext;
+  txStatus: 'I' | 'T' | 'E' = 'I';
+  private readonly statements = new Map<string, Statement>();
+  private readonly portals = new Map<string, Portal>();
+  /** After an error in the extended protocol, messages are skipped until Sync. */
+  private skipToSync = false;
+  private running = false;
+  private cancelReason: 'user' | 'timeout' | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly services: SessionServices,
+  ) {
+    this.parser = new FrontendParser({ maxMessageLength: services.limits.maxMessageLength });
+    this.settings = new SessionSettings(services.user);
+    this.log = services.logger.child({ pid: services.processId, remote: socket.remoteAddress });
+    const settings = this.settings;
+    this.rewrite = {
+      setting: (name) => settings.get(name),
+      user: services.user,
+      database: 'arka',
+      processId: services.processId,
+      versionString: VERSION_STRING,
+    };
+  }
+
+  get conn(): DuckDBConnection {
+    if (!this.connection) throw new SqlError(SqlState.InternalError, 'session has no database connection');
+    return this.connection;
+  }
+
+  /** Serves the connection until it closes. */
+  async run(): Promise<void> {
+    const timer = setTimeout(() => {
+      if (this.phase !== 'ready') this.close('authentication timeout');
+    }, this.services.limits.authenticationTimeoutMs);
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.socket.on('close', () => this.close());
+    this.socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    try {
+      for (let message = await this.next(); message; message = await this.next()) {
+        await this.handle(message);
+        if (this.phase === 'ready') clearTimeout(timer);
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'session failed');
+      this.fatal(error instanceof SqlError ? error : new SqlError(SqlState.InternalError, String(error)));
+    } finally {
+      clearTimeout(timer);
+      this.close();
+      await this.release();
+    }
+  }
+
+  /** CancelRequest for this session: interrupts the statement running now, if any. */
+  cancel(reason: 'user' | 'timeout' = 'user'): void {
+    if (!this.running) return;
+    this.cancelReason = reason;
+    this.connection?.interrupt();
+  }
+
+  /** Server shutdown: tell the client, then close. */
+  terminate(): void {
+    if (this.phase === 'closed') return;
+    this.out.errorResponse(new SqlError(SqlState.AdminShutdown, 'terminating connection due to administrator command', {}, 'FATAL').toFields());
+    this.writeOut();
+    this.close('shutdown');
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    try {
+      this.queue.push(...this.parser.push(chunk));
+    } catch (error) {
+      const code = error instanceof ProtocolError ? error.code : SqlState.ProtocolViolation;
+      this.log.warn({ err: error }, 'protocol violation');
+      // Before startup completes, garbage gets a closed socket, not a reply.
+      if (this.phase === 'ready') this.fatal(new SqlError(code, (error as Error).message, {}, 'FATAL'));
+      this.close('protocol violation');
+      return;
+    }
+    if (this.queue.length > this.services.limits.maxQueuedMessages) this.socket.pause();
+    this.wake?.();
+  }
+
+  private async next(): Promise<StartupPhaseMessage | FrontendMessage | undefined> {
+    while (this.queue.length === 0) {
+      if (this.phase === 'closed') return undefined;
+      this.socket.resume();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    return this.queue.shift();
+  }
+
+  private close(reason?: string): void {
+    if (this.phase === 'closed') return;
+    if (reason) this.log.debug({ reason }, 'closing connection');
+    this.phase = 'closed';
+    this.socket.end();
+    this.socket.destroySoon?.();
+    this.wake?.();
+  }
+
+  private async release(): Promise<void> {
+    if (!this.connection) return;
+    if (this.txStatus !== 'I') await rollbackQuietly(this.connection);
+    this.connection.closeSync();
+    this.connection = undefined;
+  }
+
+  private fatal(error: SqlError): void {
+    if (this.phase === 'closed') return;
+    this.out.errorResponse({ ...error.toFields(), severity: 'FATAL' });
+    this.writeOut();
+  }
+
+  // ---- output -------------------------------------------------------------
+
+  private writeOut(): boolean {
+    if (this.out.length === 0 || this.phase === 'closed') return true;
+    return this.socket.write(this.out.take());
+  }
+
+  /** Sends buffered output; waits while the client is not reading. */
+  private async flush(): Promise<void> {
+    if (this.writeOut()) return;
+    await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+  }
+
+  private readonly hooks = {
+    flushIfLarge: async (): Promise<void> => {
+      if (this.out.length >= this.services.limits.outputFlushBytes) await this.flush();
+      if (this.phase === 'closed') throw new SqlError(SqlState.ConnectionException, 'client disconnected');
+    },
+    checkCanceled: (): void => {
+      if (this.cancelReason) throw this.canceledError();
+    },
+  };
+
+  private canceledError(): SqlError {
+    return new SqlError(
+      SqlState.QueryCanceled,
+      this.cancelReason === 'timeout' ? 'canceling statement due to statement timeout' : 'canceling statement due to user request',
+    );
+  }
+
+  notice(message: string, severity: 'NOTICE' | 'WARNING' = 'NOTICE', code = '00000'): void {
+    this.out.noticeResponse({ severity, code, message });
+  }
+
+  settingChanged(name: string, value: string): void {
+    if (SessionSettings.isReported(name)) this.out.parameterStatus(name, value);
+  }
+
+  deallocate(name: string | null): void {
+    if (name === null) {
+      for (const statement of this.statements.values()) statement.query?.prepared?.destroySync();
+      this.statements.clear();
+      this.portals.clear();
+      return;
+    }
+    const statement = this.statements.get(name);
+    if (!statement) throw new SqlError(SqlState.InvalidSqlStatementName, `prepared statement "${name}" does not exist`);
+    statement.query?.prepared?.destroySync();
+    this.statements.delete(name);
+  }
+
+  // ---- dispatch -----------------------------------------------------------
+
+  private async handle(message: StartupPhaseMessage | FrontendMessage): Promise<void> {
+    if (this.phase === 'startup' || this.phase === 'authenticating') return this.handleStartup(message);
+    const m = message as FrontendMessage;
+    if (m.kind === 'Terminate') return this.close('terminate');
+    if (m.kind === 'Query') {
+      await this.simpleQuery(m.sql);
+      return;
+    }
+    if (m.kind === 'Sync') {
+      this.skipToSync = false;
+      // An extended-protocol exchange is over: its unnamed portal is gone.
+      this.portals.delete('');
+      this.out.readyForQuery(this.txStatus);
+      await this.flush();
+      return;
+    }
+    if (m.kind === 'Flush') {
+      await this.flush();
+      return;
+    }
+    if (this.skipToSync) return;
+    try {
+      switch (m.kind) {
+        case 'Parse':
+          return await this.parse(m);
+        case 'Bind':
+          return await this.bind(m);
+        case 'Describe':
+          return await this.describe(m.target, m.name);
+        case 'Execute':
+          return await this.execute(m.portal, m.maxRows);
+        case 'Close':
+          return this.closeTarget(m.target, m.name);
+        case 'CopyData':
+        case 'CopyDone':
+        case 'CopyFail':
+          return; // Outside COPY these are ignored, as PostgreSQL does.
+        case 'FunctionCall':
+          throw new SqlError(SqlState.FeatureNotSupported, 'the fastpath function call protocol is not supported');
+        case 'AuthenticationResponse':
+          throw new SqlError(SqlState.ProtocolViolation, 'unexpected password message');
+      }
+    } catch (error) {
+      this.reportError(error);
+      this.skipToSync = true;
+    }
+  }
+
+  private reportError(error: unknown): void {
+    const sqlError = error instanceof SqlError ? error : fromDuckDBError(error);
+    if (sqlError.code === SqlState.InternalError) this.log.error({ err: error }, 'internal error');
+    if (this.txStatus === 'T') this.txStatus = 'E';
+    this.out.errorResponse(sqlError.toFields());
+  }
+
+  // ---- startup ------------------------------------------------------------
+
+  private async handleStartup(message: StartupPhaseMessage | FrontendMessage): Promise<void> {
+    switch (message.kind) {
+      case 'SSLRequest':
+      case 'GSSENCRequest':
+        this.socket.write('N');
+        return;
+      case 'CancelRequest':
+        this.services.cancelRequest(message.processId, message.secretKey);
+        this.close('cancel request');
+        return;
+      case 'Startup':
+        return this.startup(message);
+      case 'AuthenticationResponse':
+        return this.authenticate(message.body);
+      default:
+        this.fatal(new SqlError(SqlState.ProtocolViolation, `unexpected message ${message.kind} during startup`, {}, 'FATAL'));
+        this.close('protocol violation');
+    }
+  }
+
+  private async startup(message: StartupMessage): Promise<void> {
+    if (message.protocolVersion === CANCEL_REQUEST_CODE) return;
+    const refused = this.services.admit();
+    if (refused) {
+      this.fatal(refused);
+      this.close('refused');
+      return;
+    }
+    const user = message.parameters['user'];
+    if (!user) {
+      this.fatal(new SqlError(SqlState.InvalidAuthorizationSpecification, 'no PostgreSQL user name specified in startup packet', {}, 'FATAL'));
+      this.close('no user');
+      return;
+    }
+    if (message.protocolVersion !== 196608) {
+      const unrecognized = Object.keys(message.parameters).filter((key) => key.startsWith('_pq_.'));
+      this.out.negotiateProtocolVersion(0, unrecognized);
+    }
+    try {
+      this.applyStartupParameters(message.parameters);
+    } catch (error) {
+      this.fatal(error instanceof SqlError ? new SqlError(error.code, error.message, {}, 'FATAL') : fromDuckDBError(error));
+      this.close('bad startup parameters');
+      return;
+    }
+    if (this.services.scram) {
+      this.phase = 'authenticating';
+      this.out.authenticationSASL(['SCRAM-SHA-256']);
+      await this.flush();
+      return;
+    }
+    if (user !== this.services.user) return this.authenticationFailed(user);
+    await this.authenticated();
+  }
+
+  private startupUser = '';
+
+  private applyStartupParameters(parameters: Record<string, string>): void {
+    this.startupUser = parameters['user']!;
+    for (const [key, value] of Object.entries(parameters)) {
+      if (key === 'user' || key === 'database' || key === 'replication' || key.startsWith('_pq_.')) continue;
+      if (key === 'options') {
+        // `-c name=value` pairs, as libpq's PGOPTIONS sends them.
+        for (const match of value.matchAll(/(?:-c\s*|--)([A-Za-z0-9_.]+)=((?:\\ |\S)+)/g)) {
+          this.settings.setDefault(match[1]!, match[2]!.replaceAll('\\ ', ' '));
+        }
+        continue;
+      }
+      if (key === 'client_encoding' && /^(utf-?8|unicode|sql_ascii)$/i.test(value)) continue;
+      this.settings.setDefault(key, value);
+    }
+    if (parameters['database']) this.rewrite = { ...this.rewrite, database: parameters['database'] };
+  }
+
+  private async authenticate(body: Buffer): Promise<void> {
+    const secret = this.services.scram;
+    if (this.phase !== 'authenticating' || !secret) {
+      this.fatal(new SqlError(SqlState.ProtocolViolation, 'unexpected password message', {}, 'FATAL'));
+      this.close('protocol violation');
+      return;
+    }
+    try {
+      if (!this.scram) {
+        const initial = parseSASLInitialResponse(body);
+        if (initial.mechanism !== 'SCRAM-SHA-256' || !initial.data) {
+          throw new ScramProtocolError('client selected an invalid SASL authentication mechanism');
+        }
+        this.scram = new ScramExchange(secret);
+        this.out.authenticationSASLContinue(this.scram.start(initial.data.toString('utf8')));
+        await this.flush();
+        return;
+      }
+      const final = this.scram.finish(body.toString('utf8'));
+      if (!final || this.startupUser !== this.services.user) return this.authenticationFailed(this.startupUser);
+      this.out.authenticationSASLFinal(final);
+      await this.authenticated();
+    } catch (error) {
+      if (!(error instanceof ScramProtocolError)) throw error;
+      this.fatal(new SqlError(SqlState.ProtocolViolation, error.message, {}, 'FATAL'));
+      this.close('bad SASL exchange');
+    }
+  }
+
+  private authenticationFailed(user: string): void {
+    this.log.info({ user }, 'authentication failed');
+    const message = this.services.scram
+      ? `password authentication failed for user "${user}"`
+      : `role "${user}" does not exist`;
+    const code = this.services.scram ? SqlState.InvalidPassword : SqlState.InvalidAuthorizationSpecification;
+    this.fatal(new SqlError(code, message, {}, 'FATAL'));
+    this.close('authentication failed');
+  }
+
+  private async authenticated(): Promise<void> {
+    this.connection = await this.services.engine.connect();
+    await this.connection.run(`SET TimeZone = '${this.settings.get('TimeZone')!.replaceAll("'", "''")}'`);
+    this.phase = 'ready';
+    this.out.authenticationOk();
+    for (const name of SessionSettings.reportedNames()) this.out.parameterStatus(name, this.settings.get(name)!);
+    this.out.backendKeyData(this.services.processId, this.services.secretKey);
+    this.out.readyForQuery(this.txStatus);
+    await this.flush();
+    this.log.info({ user: this.startupUser, application: this.settings.get('application_name') }, 'connection ready');
+  }
+
+  // ---- simple query -------------------------------------------------------
+
+  private async simpleQuery(sql: string): Promise<void> {
+    this.skipToSync = false;
+    this.portals.delete('');
+    try {
+      const statements = parseStatements(sql);
+      if (statements.length === 0) {
+        this.out.emptyQueryResponse();
+      } else {
+        await this.runStatements(statements);
+      }
+    } catch (error) {
+      this.reportError(error);
+    }
+    this.out.readyForQuery(this.txStatus);
+    await this.flush();
+  }
+
+  /**
+   * Several statements in one Query run as one implicit transaction, as in
+   * PostgreSQL, unless they manage transactions themselves.
+   */
+  private async runStatements(statements: ParsedStatement[]): Promise<void> {
+    const implicit =
+      statements.length > 1 && this.txStatus === 'I' && !statements.some((s) => s.type === 'TransactionStmt');
+    if (implicit) await this.conn.run('BEGIN TRANSACTION');
+    try {
+      for (const statement of statements) {
+        this.guardFailedTransaction(statement);
+        const plan = planStatement(statement, this.rewrite);
+        const outcome = await this.withStatement(() => this.start(plan, undefined));
+        if (outcome.kind === 'command') {
+          this.out.commandComplete(outcome.tag);
+          continue;
+        }
+        const cursor = new ResultCursor(outcome.columns, formatsFor(outcome.columns.length, []), outcome.source, this.outputSettings());
+        this.out.rowDescription(fieldDescriptions(outcome.columns, cursor.formats));
+        await this.withStatement(() => cursor.write(this.out, 0, this.hooks));
+        this.out.commandComplete(outcome.tag(cursor.rowsSent));
+      }
+      if (implicit) await this.conn.run('COMMIT');
+    } catch (error) {
+      if (implicit) await rollbackQuietly(this.conn);
+      throw error;
+    }
+  }
+
+  private guardFailedTransaction(statement: ParsedStatement): void {
+    if (this.txStatus !== 'E') return;
+    const kind = statement.type === 'TransactionStmt' ? (statement.ast.kind as string) : '';
+    if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') return;
+    throw new SqlError(SqlState.InFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
+  }
+
+  private outputSettings() {
+    return { timeZone: this.settings.get('TimeZone')!, extraFloatDigits: Number(this.settings.get('extra_float_digits')) };
+  }
+
+  /**
+   * Runs one step of a statement with cancel and statement_timeout armed;
+   * DuckDB's interrupt error becomes 57014.
+   */
+  private async withStatement<T>(step: () => Promise<T>): Promise<T> {
+    this.running = true;
+    this.cancelReason = undefined;
+    const timeoutMs = Number(this.settings.get('statement_timeout'));
+    const timer = timeoutMs > 0 ? setTimeout(() => this.cancel('timeout'), timeoutMs) : undefined;
+    try {
+      return await step();
+    } catch (error) {
+      if (this.cancelReason) throw this.canceledError();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.running = false;
+      this.cancelReason = undefined;
+    }
+  }
+
+  /** Frees the DuckDB connection: a suspended portal's stream would be cut by the next statement. */
+  private async detachPortals(except?: Portal): Promise<void> {
+    for (const portal of this.portals.values()) {
+      if (portal !== except && portal.cursor && !portal.cursor.done) await portal.cursor.detach(this.services.limits.maxDetachedRows);
+    }
+  }
+
+  /** Starts a statement: a row source for queries, the finished command otherwise. */
+  private async start(plan: Plan, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
+    await this.detachPortals();
+    if (plan.kind === 'empty') return { kind: 'command', tag: '' };
+    if (plan.kind === 'utility') return runUtility(plan.statement, this);
+    if (plan.explain) return explainRows(this.conn, plan.sql);
+    const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
+    const columns: Column[] = columnNames(result.columnNames(), plan.names).map((name, i) => ({ name, type: result.columnType(i) }));
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result), tag: (rows) => `SELECT ${rows}` };
+  }
+
+  // ---- extended query -----------------------------------------------------
+
+  private async parse(message: Parse): Promise<void> {
+    if (message.name !== '' && this.statements.has(message.name)) {
+      throw new SqlError('42P05', `prepared statement "${message.name}" already exists`);
+    }
+    const parsed = parseStatements(message.sql);
+    if (parsed.length > 1) throw new SqlError(SqlState.SyntaxError, 'cannot insert multiple commands into a prepared statement');
+    const statement = parsed[0];
+    if (statement) this.guardFailedTransaction(statement);
+    const plan: Plan = statement ? planStatement(statement, this.rewrite) : { kind: 'empty' };
+    const entry: Statement = { name: message.name, sql: message.sql, plan, paramOids: [] };
+    if (plan.kind === 'query') {
+      await this.detachPortals();
+      entry.query = await preparePlan(this.conn, plan, message.parameterTypes, this.rewrite);
+      entry.paramOids = entry.query.paramOids;
+    } else {
+      entry.paramOids = [...message.parameterTypes];
+    }
+    const previous = this.statements.get(message.name);
+    previous?.query?.prepared?.destroySync();
+    this.statements.set(message.name, entry);
+    this.out.parseComplete();
+  }
+
+  private async bind(message: Bind): Promise<void> {
+    const statement = this.statements.get(message.statement);
+    if (!statement) throw new SqlError(SqlState.InvalidSqlStatementName, `prepared statement "${message.statement}" does not exist`);
+    if (message.portal !== '' && this.portals.has(message.portal)) {
+      throw new SqlError('42P03', `portal "${message.portal}" already exists`);
+    }
+    const expected = statement.paramOids.length;
+    if (message.parameters.length !== expected) {
+      throw new SqlError(
+        SqlState.ProtocolViolation,
+        `bind message supplies ${message.parameters.length} parameters, but prepared statement "${statement.name}" requires ${expected}`,
+      );
+    }
+    const formats = message.parameterFormats;
+    if (formats.length > 1 && formats.length !== expected) {
+      throw new SqlError(SqlState.ProtocolViolation, `bind message has ${formats.length} parameter formats but ${expected} parameters`);
+    }
+    const portal: Portal = { name: message.portal, statement, formats: [], bind: message };
+    const columns = await this.describeColumns(statement);
+    portal.formats = formatsFor(columns?.length ?? 0, message.resultFormats);
+    this.portals.set(message.portal, portal);
+    this.out.bindComplete();
+  }
+
+  /** Decodes a Bind's parameters to DuckDB values of the statement's parameter types. */
+  private parameterValues(statement: Statement, bind: Bind): { values: DuckDBValue[]; types: (DuckDBType | undefined)[]; texts: (string | null)[] } {
+    const values: DuckDBValue[] = [];
+    const types: (DuckDBType | undefined)[] = [];
+    const texts: (string | null)[] = [];
+    statement.paramOids.forEach((oid, i) => {
+      const data = bind.parameters[i] ?? null;
+      const format = bind.parameterFormats.length === 1 ? bind.parameterFormats[0]! : (bind.parameterFormats[i] ?? FormatCode.Text);
+      texts.push(data === null || format === FormatCode.Binary ? null : data.toString('utf8'));
+      if (data === null) {
+        values.push(null);
+        types.push(statement.query?.paramTypes[i] ?? duckTypeOfOid(oid));
+        return;
+      }
+      const decoded = decodeParameter(oid, format, data);
+      values.push(decoded.value);
+      types.push(decoded.type);
+    });
+    return { values, types, texts };
+  }
+
+  private async describeColumns(statement: Statement): Promise<Column[] | undefined> {
+    const plan = statement.plan;
+    if (plan.kind === 'query') return statement.query!.columns;
+    if (plan.kind === 'utility') return utilityColumns(plan.statement, this.settings);
+    return undefined;
+  }
+
+  private async describe(target: 'S' | 'P', name: string): Promise<void> {
+    if (target === 'S') {
+      const statement = this.statements.get(name);
+      if (!statement) throw new SqlError(SqlState.InvalidSqlStatementName, `prepared statement "${name}" does not exist`);
+      this.out.parameterDescription(statement.paramOids);
+      const columns = await this.describeColumns(statement);
+      if (columns) this.out.rowDescription(fieldDescriptions(columns, formatsFor(columns.length, [])));
+      else this.out.noData();
+      return;
+    }
+    const portal = this.portals.get(name);
+    if (!portal) throw new SqlError(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
+    const columns = portal.cursor?.columns ?? (await this.describeColumns(portal.statement));
+    if (columns) this.out.rowDescription(fieldDescriptions(columns, portal.formats));
+    else this.out.noData();
+  }
+
+  private async execute(name: string, maxRows: number): Promise<void> {
+    const portal = this.portals.get(name);
+    if (!portal) throw new SqlError(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
+    const plan = portal.statement.plan;
+    if (plan.kind === 'empty') {
+      this.out.emptyQueryResponse();
+      return;
+    }
+    if (plan.kind === 'utility' || plan.explain) {
+      if (plan.kind === 'utility') this.guardFailedTransaction(plan.statement);
+      portal.outcome ??= await this.withStatement(() => this.start(plan, undefined));
+      if (portal.outcome.kind === 'command') {
+        this.out.commandComplete(portal.outcome.tag);
+        return;
+      }
+      portal.cursor ??= new ResultCursor(portal.outcome.columns, portal.formats, portal.outcome.source, this.outputSettings());
+      return this.drain(portal, maxRows, portal.outcome.tag);
+    }
+    this.guardFailedTransaction(plan.statement);
+    if (!portal.cursor) {
+      const { values, types, texts } = this.parameterValues(portal.statement, portal.bind);
+      const query = portal.statement.query!;
+      const cursor = await this.withStatement(async () => {
+        await this.detachPortals(portal);
+        const prepared = await bindPlan(this.conn, query, values, types, texts);
+        const outcome = await this.start(plan, { prepared });
+        if (outcome.kind !== 'rows') throw new SqlError(SqlState.InternalError, 'query produced no rows');
+        return new ResultCursor(outcome.columns, portal.formats, outcome.source, this.outputSettings());
+      });
+      portal.cursor = cursor;
+    }
+    return this.drain(portal, maxRows, (rows) => `SELECT ${rows}`);
+  }
+
+  private async drain(portal: Portal, maxRows: number, tag: (rows: number) => string): Promise<void> {
+    const cursor = portal.cursor!;
+    const done = await this.withStatement(() => cursor.write(this.out, maxRows, this.hooks));
+    if (done) this.out.commandComplete(tag(cursor.rowsSent));
+    else this.out.portalSuspended();
+  }
+
+  private closeTarget(target: 'S' | 'P', name: string): void {
+    if (target === 'S') {
+      this.statements.get(name)?.query?.prepared?.destroySync();
+      this.statements.delete(name);
+    } else {
+      this.portals.delete(name);
+    }
+    this.out.closeComplete();
+  }
+}

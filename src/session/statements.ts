@@ -1,0 +1,308 @@
+import { VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { alterTable, createTable, dropTables, quoteIdent, type DdlResult } from '../catalog/catalog.js';
+import { SqlError, SqlState, notSupported } from '../errors.js';
+import { outputColumnNames } from '../sql/column-names.js';
+import { type ParsedStatement } from '../sql/parse.js';
+import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
+import { ArrayRowSource, type Column, type RowSource } from './row-source.js';
+import type { SessionSettings } from './settings.js';
+
+/** What the session gives a statement to run with. */
+export interface StatementContext {
+  readonly conn: DuckDBConnection;
+  readonly settings: SessionSettings;
+  readonly rewrite: RewriteContext;
+  txStatus: 'I' | 'T' | 'E';
+  notice(message: string, severity?: 'NOTICE' | 'WARNING', code?: string): void;
+  /** A reported setting changed: the client gets a ParameterStatus. */
+  settingChanged(name: string, value: string): void;
+  /** DISCARD ALL / DEALLOCATE: drop prepared statements and portals. */
+  deallocate(name: string | null): void;
+}
+
+/** How a statement is run, decided once when it is parsed. */
+export type Plan =
+  | { kind: 'empty' }
+  /** Runs on DuckDB and returns rows: SELECT, VALUES, TABLE, WITH, EXPLAIN. */
+  | { kind: 'query'; statement: ParsedStatement; sql: string; names: (string | null)[] | undefined; explain: boolean }
+  /** Run by Arka: SET, SHOW, transaction control, DDL. */
+  | { kind: 'utility'; statement: ParsedStatement };
+
+/** The result of running a statement. */
+export type Outcome =
+  | { kind: 'rows'; columns: Column[]; source: RowSource; tag: (rows: number) => string }
+  | { kind: 'command'; tag: string };
+
+const WRITE_STATEMENTS: Record<string, string> = {
+  InsertStmt: 'INSERT',
+  UpdateStmt: 'UPDATE',
+  DeleteStmt: 'DELETE',
+  MergeStmt: 'MERGE',
+  CopyStmt: 'COPY',
+};
+
+const UTILITY_STATEMENTS = new Set([
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'TransactionStmt',
+  'CreateStmt',
+  'DropStmt',
+  'AlterTableStmt',
+  'ViewStmt',
+  'DiscardStmt',
+  'DeallocateStmt',
+  'CheckPointStmt',
+  'ListenStmt',
+  'UnlistenStmt',
+]);
+
+export function planStatement(statement: ParsedStatement, rewrite: RewriteContext): Plan {
+  const { type, ast } = statement;
+  if (type === 'SelectStmt') {
+    if (ast.intoClause) throw notSupported('SELECT … INTO is not supported', 'Use CREATE TABLE and INSERT … SELECT.');
+    if (ast.lockingClause) throw notSupported('SELECT … FOR UPDATE/SHARE is not supported');
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), names: outputColumnNames(ast), explain: false };
+  }
+  if (type === 'ExplainStmt') {
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), names: undefined, explain: true };
+  }
+  if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
+  const write = WRITE_STATEMENTS[type];
+  if (write) {
+    throw notSupported(`${write} is not supported yet`, 'Arka accepts writes once the durable write path lands; reads, DDL and SET work now.');
+  }
+  throw notSupported(`${type.replace(/Stmt$/, '')} statements are not supported`);
+}
+
+/** PostgreSQL's names for the output columns, where they differ from DuckDB's. */
+export function columnNames(duckdbNames: readonly string[], figured: (string | null)[] | undefined): string[] {
+  if (!figured) return [...duckdbNames];
+  const stars = figured.filter((name) => name === null).length;
+  if (stars === 0) return figured.length === duckdbNames.length ? (figured as string[]) : [...duckdbNames];
+  if (stars > 1) return [...duckdbNames];
+  const expanded = duckdbNames.length - (figured.length - 1);
+  const names: string[] = [];
+  let at = 0;
+  for (const name of figured) {
+    if (name === null) {
+      names.push(...duckdbNames.slice(at, at + expanded));
+      at += expanded;
+    } else {
+      names.push(name);
+      at++;
+    }
+  }
+  return names;
+}
+
+/** EXPLAIN: DuckDB's plan text, as PostgreSQL's one `QUERY PLAN` column of lines. */
+export async function explainRows(conn: DuckDBConnection, sql: string): Promise<Outcome> {
+  const reader = await conn.runAndReadAll(sql);
+  const lines: string[][] = [];
+  for (const row of reader.getRowsJS()) {
+    for (const line of String(row[row.length - 1] ?? '').split('\n')) if (line.trim() !== '') lines.push([line]);
+  }
+  return { kind: 'rows', columns: EXPLAIN_COLUMNS, source: new ArrayRowSource(lines), tag: () => 'EXPLAIN' };
+}
+
+export const EXPLAIN_COLUMNS: Column[] = [{ name: 'QUERY PLAN', type: VARCHAR }];
+
+/** The columns a utility statement returns (for Describe), or undefined for none. */
+export function utilityColumns(statement: ParsedStatement, settings: SessionSettings): Column[] | undefined {
+  return statement.type === 'VariableShowStmt' ? showColumns(statement.ast.name as string, settings) : undefined;
+}
+
+function showColumns(name: string, settings: SessionSettings): Column[] {
+  if (name === 'all') {
+    return ['name', 'setting', 'description'].map((column) => ({ name: column, type: VARCHAR }));
+  }
+  return [{ name: settings.displayName(showAlias(name)), type: VARCHAR }];
+}
+
+export async function runUtility(statement: ParsedStatement, context: StatementContext): Promise<Outcome> {
+  const { ast } = statement;
+  switch (statement.type) {
+    case 'VariableShowStmt':
+      return show(ast.name as string, context.settings);
+    case 'VariableSetStmt':
+      return { kind: 'command', tag: await setVariable(ast, context) };
+    case 'TransactionStmt':
+      return { kind: 'command', tag: await transaction(ast, context) };
+    case 'CreateStmt':
+      return ddl(await createTable(context.conn, statement), context);
+    case 'DropStmt':
+      return drop(statement, context);
+    case 'AlterTableStmt':
+      return ddl(await alterTable(context.conn, statement), context);
+    case 'ViewStmt':
+      return createView(statement, context);
+    case 'DiscardStmt':
+      if (ast.target !== 'DISCARD_ALL') return { kind: 'command', tag: `DISCARD ${String(ast.target).replace('DISCARD_', '')}` };
+      if (context.txStatus !== 'I') {
+        throw new SqlError(SqlState.ActiveSqlTransaction, 'DISCARD ALL cannot run inside a transaction block');
+      }
+      context.deallocate(null);
+      for (const name of context.settings.resetAll()) {
+        context.settingChanged(name, context.settings.get(name)!);
+      }
+      return { kind: 'command', tag: 'DISCARD ALL' };
+    case 'DeallocateStmt':
+      context.deallocate((ast.name as string | undefined) ?? null);
+      return { kind: 'command', tag: ast.name ? 'DEALLOCATE' : 'DEALLOCATE ALL' };
+    case 'CheckPointStmt':
+      await context.conn.run('CHECKPOINT');
+      return { kind: 'command', tag: 'CHECKPOINT' };
+    case 'UnlistenStmt':
+      return { kind: 'command', tag: 'UNLISTEN' };
+    case 'ListenStmt':
+      throw notSupported('LISTEN is not supported');
+    default:
+      throw notSupported(`${statement.type} is not supported`);
+  }
+}
+
+function ddl(result: DdlResult, context: StatementContext): Outcome {
+  for (const notice of result.notices) context.notice(notice);
+  return { kind: 'command', tag: result.tag };
+}
+
+async function drop(statement: ParsedStatement, context: StatementContext): Promise<Outcome> {
+  const { ast } = statement;
+  if (ast.removeType === 'OBJECT_TABLE') return ddl(await dropTables(context.conn, statement), context);
+  if (ast.removeType === 'OBJECT_VIEW') {
+    for (const object of ast.objects as { List: { items: { String: { sval: string } }[] } }[]) {
+      const qualified = object.List.items.map((item) => quoteIdent(item.String.sval)).join('.');
+      await context.conn.run(`DROP VIEW ${ast.missing_ok ? 'IF EXISTS ' : ''}${qualified}`);
+    }
+    return { kind: 'command', tag: 'DROP VIEW' };
+  }
+  throw notSupported(`DROP ${String(ast.removeType).replace('OBJECT_', '')} is not supported`);
+}
+
+async function createView(statement: ParsedStatement, context: StatementContext): Promise<Outcome> {
+  const view = statement.ast;
+  const relation = view.view;
+  if (relation.schemaname && relation.schemaname !== 'public') {
+    throw new SqlError(SqlState.InvalidSchemaName, `schema "${relation.schemaname}" does not exist`);
+  }
+  await context.conn.run(rewriteForDuckDB(statement, context.rewrite));
+  return { kind: 'command', tag: 'CREATE VIEW' };
+}
+
+function show(name: string, settings: SessionSettings): Outcome {
+  if (name === 'all') {
+    return { kind: 'rows', columns: showColumns(name, settings), source: new ArrayRowSource(settings.all()), tag: () => 'SHOW' };
+  }
+  const value = settings.get(showAlias(name));
+  if (value === undefined) throw new SqlError(SqlState.UndefinedObject, `unrecognized configuration parameter "${name}"`);
+  return {
+    kind: 'rows',
+    columns: showColumns(name, settings),
+    source: new ArrayRowSource([[value]]),
+    tag: () => 'SHOW',
+  };
+}
+
+/** Names the grammar gives some settings (`SET TIME ZONE`, `SET NAMES`). */
+function showAlias(name: string): string {
+  if (name === 'time zone') return 'TimeZone';
+  if (name === 'transaction isolation level') return 'transaction_isolation';
+  if (name === 'session authorization') return 'session_authorization';
+  return name;
+}
+
+/** The text a SET argument list stands for: `SET DateStyle = ISO, MDY` → 'ISO, MDY'. */
+function setValue(args: any[] | undefined): string {
+  return (args ?? [])
+    .map((arg) => {
+      const constant = arg.A_Const ?? arg.TypeCast?.arg?.A_Const;
+      if (!constant) throw new SqlError(SqlState.SyntaxError, 'SET value must be a constant');
+      if (constant.sval) return constant.sval.sval as string;
+      if (constant.ival) return String(constant.ival.ival ?? 0);
+      if (constant.fval) return constant.fval.fval as string;
+      if (constant.boolval) return constant.boolval.boolval ? 'on' : 'off';
+      throw new SqlError(SqlState.SyntaxError, 'SET value must be a constant');
+    })
+    .join(', ');
+}
+
+async function setVariable(ast: any, context: StatementContext): Promise<string> {
+  const { settings } = context;
+  const kind = ast.kind as string;
+  if (kind === 'VAR_SET_MULTI') return 'SET'; // SET TRANSACTION …, SET SESSION CHARACTERISTICS …: one level only
+  if (kind === 'VAR_RESET_ALL') {
+    for (const name of settings.resetAll()) await applied(name, settings.get(name)!, context);
+    return 'RESET';
+  }
+  const name = showAlias(ast.name as string);
+  if (name === 'names') return setAndReport('client_encoding', setValue(ast.args), context, 'SET');
+  if (kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT' || (kind === 'VAR_SET_VALUE' && !ast.args)) {
+    const value = settings.reset(name);
+    await applied(name, value, context);
+    return kind === 'VAR_RESET' ? 'RESET' : 'SET';
+  }
+  if (kind === 'VAR_SET_CURRENT') return 'SET';
+  return setAndReport(name, setValue(ast.args), context, 'SET');
+}
+
+async function setAndReport(name: string, value: string, context: StatementContext, tag: string): Promise<string> {
+  const canonical = context.settings.set(name, value);
+  await applied(name, canonical, context);
+  return tag;
+}
+
+/** Settings DuckDB must know as well, and the ParameterStatus a client expects. */
+async function applied(name: string, value: string, context: StatementContext): Promise<void> {
+  const display = context.settings.displayName(name);
+  if (display === 'TimeZone') await context.conn.run(`SET TimeZone = ${quoteLiteral(value)}`);
+  context.settingChanged(display, value);
+}
+
+async function transaction(ast: any, context: StatementContext): Promise<string> {
+  switch (ast.kind as string) {
+    case 'TRANS_STMT_BEGIN':
+    case 'TRANS_STMT_START':
+      if (context.txStatus !== 'I') {
+        context.notice('there is already a transaction in progress', 'WARNING', SqlState.ActiveSqlTransaction);
+        return 'BEGIN';
+      }
+      await context.conn.run('BEGIN TRANSACTION');
+      context.txStatus = 'T';
+      return 'BEGIN';
+    case 'TRANS_STMT_COMMIT':
+      if (context.txStatus === 'I') {
+        context.notice('there is no transaction in progress', 'WARNING', SqlState.NoActiveSqlTransaction);
+        return 'COMMIT';
+      }
+      if (context.txStatus === 'E') {
+        await rollbackQuietly(context.conn);
+        context.txStatus = 'I';
+        return 'ROLLBACK';
+      }
+      try {
+        await context.conn.run('COMMIT');
+      } finally {
+        context.txStatus = 'I';
+      }
+      return 'COMMIT';
+    case 'TRANS_STMT_ROLLBACK':
+      if (context.txStatus === 'I') {
+        context.notice('there is no transaction in progress', 'WARNING', SqlState.NoActiveSqlTransaction);
+        return 'ROLLBACK';
+      }
+      await rollbackQuietly(context.conn);
+      context.txStatus = 'I';
+      return 'ROLLBACK';
+    default:
+      throw notSupported(`${String(ast.kind).replace('TRANS_STMT_', '')} is not supported`, 'Savepoints and two-phase commit are not available.');
+  }
+}
+
+/** DuckDB may already have ended a failed transaction; either way none remains. */
+export async function rollbackQuietly(conn: DuckDBConnection): Promise<void> {
+  try {
+    await conn.run('ROLLBACK');
+  } catch {
+    // no transaction was active
+  }
+}

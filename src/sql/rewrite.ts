@@ -1,0 +1,191 @@
+import type { ScanToken } from 'libpg-query';
+import { SqlError, SqlState } from '../errors.js';
+import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
+import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
+
+/** What a rewrite needs to know about the session it runs in. */
+export type RewriteContext = {
+  /** A session setting's current value, undefined when unknown. */
+  setting(name: string): string | undefined;
+  user: string;
+  database: string;
+  processId: number;
+  versionString: string;
+};
+
+/** A replacement of the source bytes [start, end); `render` gives the rewritten text of a nested range. */
+type Edit = { start: number; end: number; build(render: (start: number, end: number) => string): string };
+
+/**
+ * Rewrites a statement's text where DuckDB means something else than
+ * PostgreSQL, by splicing the source at AST locations: everything not
+ * rewritten stays byte for byte what the client wrote.
+ */
+export function rewriteForDuckDB(
+  statement: ParsedStatement,
+  context: RewriteContext,
+  /** Replacement text for parameter `$n`, or undefined to keep it. */
+  parameterText?: (n: number) => string | undefined,
+): string {
+  const { source, start, end } = statement;
+  let tokens: ScanToken[] | undefined;
+  const lazyTokens = (): ScanToken[] => (tokens ??= tokensOf(source, start, end));
+  const edits: Edit[] = [];
+  const replaceWith = (node: AstNode, text: string): void => {
+    const span = expressionSpan(node, lazyTokens());
+    if (span) edits.push({ start: span[0], end: span[1], build: () => text });
+  };
+
+  walk(statement.ast, (type, body) => {
+    switch (type) {
+      case 'FuncCall': {
+        const replacement = functionReplacement(body, context);
+        if (replacement !== undefined) replaceWith({ FuncCall: body }, replacement);
+        break;
+      }
+      case 'SQLValueFunction': {
+        const replacement = sqlValueFunctionReplacement(body.op as string, context);
+        if (replacement !== undefined) replaceWith({ SQLValueFunction: body }, replacement);
+        break;
+      }
+      case 'A_Expr': {
+        const edit = operatorEdit(body, lazyTokens());
+        if (edit) edits.push(edit);
+        break;
+      }
+      case 'ParamRef': {
+        const text = parameterText?.(body.number as number);
+        if (text !== undefined) {
+          const at = tokenIndexAt(lazyTokens(), body.location as number);
+          const token = lazyTokens()[at];
+          if (token) edits.push({ start: token.start, end: token.end, build: () => text });
+        }
+        break;
+      }
+      case 'RangeFunction': {
+        const edit = scalarFunctionAliasEdit(body, lazyTokens());
+        if (edit) edits.push(edit);
+        break;
+      }
+    }
+  });
+  if (edits.length === 0) return source.toString('utf8', start, end);
+  edits.sort((a, b) => a.start - b.start || b.end - a.end);
+  const render = (from: number, to: number): string => {
+    let out = '';
+    let at = from;
+    for (const edit of edits) {
+      if (edit.start < at || edit.end > to) continue; // outside, or nested in an edit already rendered
+      out += source.toString('utf8', at, edit.start) + edit.build(render);
+      at = edit.end;
+    }
+    return out + source.toString('utf8', at, to);
+  };
+  return render(start, end);
+}
+
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function functionReplacement(call: AstNode, context: RewriteContext): string | undefined {
+  const qualified = names(call.funcname);
+  if (qualified.length > 2 || (qualified.length === 2 && qualified[0] !== 'pg_catalog')) return undefined;
+  const name = qualified[qualified.length - 1];
+  const args = (call.args as AstNode[] | undefined) ?? [];
+  switch (name) {
+    case 'version':
+      return args.length === 0 ? quoteLiteral(context.versionString) : undefined;
+    case 'current_database':
+      return args.length === 0 ? quoteLiteral(context.database) : undefined;
+    case 'current_schema':
+      return args.length === 0 ? quoteLiteral('public') : undefined;
+    case 'pg_backend_pid':
+      return args.length === 0 ? `CAST(${context.processId} AS INTEGER)` : undefined;
+    case 'current_setting': {
+      const settingName = args[0]?.A_Const?.sval?.sval as string | undefined;
+      if (settingName === undefined || args.length > 2) return undefined;
+      const missingOk = args[1]?.A_Const?.boolval?.boolval === true;
+      const value = context.setting(settingName);
+      if (value === undefined) {
+        if (missingOk) return 'CAST(NULL AS VARCHAR)';
+        throw new SqlError(SqlState.UndefinedObject, `unrecognized configuration parameter "${settingName}"`);
+      }
+      return quoteLiteral(value);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function sqlValueFunctionReplacement(op: string, context: RewriteContext): string | undefined {
+  switch (op) {
+    case 'SVFOP_CURRENT_USER':
+    case 'SVFOP_CURRENT_ROLE':
+    case 'SVFOP_SESSION_USER':
+    case 'SVFOP_USER':
+      return quoteLiteral(context.user);
+    case 'SVFOP_CURRENT_CATALOG':
+      return quoteLiteral(context.database);
+    case 'SVFOP_CURRENT_SCHEMA':
+      return quoteLiteral('public');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Operators whose DuckDB meaning differs: `/` and `%` by zero give NULL in
+ * DuckDB but error 22012 in PostgreSQL; `~` is a full match in DuckDB but a
+ * search in PostgreSQL.
+ */
+const OPERATOR_FUNCTIONS: Record<string, (left: string, right: string) => string> = {
+  '/': (l, r) => `arka_div(${l}, ${r})`,
+  '%': (l, r) => `arka_mod(${l}, ${r})`,
+  '~': (l, r) => `regexp_matches(${l}, ${r})`,
+  '~*': (l, r) => `regexp_matches(${l}, ${r}, 'i')`,
+  '!~': (l, r) => `(NOT regexp_matches(${l}, ${r}))`,
+  '!~*': (l, r) => `(NOT regexp_matches(${l}, ${r}, 'i'))`,
+};
+
+function operatorEdit(expr: AstNode, tokens: ScanToken[]): Edit | undefined {
+  if (expr.kind !== 'AEXPR_OP' || !expr.lexpr || !expr.rexpr) return undefined;
+  const operator = names(expr.name);
+  const build = OPERATOR_FUNCTIONS[operator[operator.length - 1]!];
+  if (!build) return undefined;
+  const left = expressionSpan(expr.lexpr, tokens);
+  const right = expressionSpan(expr.rexpr, tokens);
+  if (!left || !right) return undefined;
+  const whole = expressionSpan({ A_Expr: expr }, tokens);
+  if (!whole) return undefined;
+  return {
+    start: whole[0],
+    end: whole[1],
+    build: (render) => build(render(left[0], left[1]), render(right[0], right[1])),
+  };
+}
+
+/** Set-returning functions whose single column PostgreSQL names after the table alias. */
+const SCALAR_SET_FUNCTIONS = new Set(['generate_series', 'unnest', 'generate_subscripts', 'range']);
+
+/**
+ * `FROM generate_series(1, 5) g`: in PostgreSQL `g` is also the column; in
+ * DuckDB it is the row (a struct). Naming the column explicitly, `g(g)`,
+ * gives both engines the same meaning.
+ */
+function scalarFunctionAliasEdit(range: AstNode, tokens: ScanToken[]): Edit | undefined {
+  const alias = range.alias as AstNode | undefined;
+  if (!alias || alias.colnames || range.ordinality || range.functions?.length !== 1) return undefined;
+  const call = range.functions[0].List.items[0]?.FuncCall as AstNode | undefined;
+  if (!call) return undefined;
+  const name = names(call.funcname).at(-1)!;
+  if (!SCALAR_SET_FUNCTIONS.has(name)) return undefined;
+  const open = tokenIndexAt(tokens, call.location as number) + 1 + (names(call.funcname).length - 1) * 2;
+  const close = matchingParen(tokens, open);
+  if (close < 0) return undefined;
+  let aliasToken = close + 1;
+  if (tokens[aliasToken]?.text.toLowerCase() === 'as') aliasToken++;
+  const token = tokens[aliasToken];
+  if (!token) return undefined;
+  return { start: token.end, end: token.end, build: () => `(${token.text})` };
+}
