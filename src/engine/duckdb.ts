@@ -23,8 +23,9 @@ const CONNECTION_SETUP = [
 const DATABASE_SETUP = [
   'CREATE SCHEMA IF NOT EXISTS public',
   'CREATE SCHEMA IF NOT EXISTS arka_meta',
-  // Division and modulo that fail on zero like PostgreSQL (DuckDB gives NULL).
-  "CREATE OR REPLACE MACRO main.arka_div(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a / b END",
+  // Division and modulo that fail on zero like PostgreSQL (DuckDB gives NULL);
+  // `//` is DuckDB's integer division on integers and plain division otherwise.
+  "CREATE OR REPLACE MACRO main.arka_div(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a // b END",
   "CREATE OR REPLACE MACRO main.arka_mod(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
 ];
 

@@ -11,8 +11,8 @@ type QueryPlan = Extract<Plan, { kind: 'query' }>;
 /**
  * A query prepared on DuckDB for the extended protocol. A parameter whose
  * type neither DuckDB nor the client can tell (`generate_series(1, $1)`) is
- * PostgreSQL's "unknown" literal: at Bind its text is spliced in as a string
- * literal, which DuckDB casts to whatever the context needs.
+ * PostgreSQL's "unknown" literal: at Bind its text is spliced in as a literal
+ * (see unknownLiteral), so DuckDB types it from the context as PostgreSQL would.
  */
 export type PreparedQuery = {
   plan: QueryPlan;
@@ -107,7 +107,7 @@ export async function bindPlan(
         if (text === null || text === undefined) {
           throw new SqlError(SqlState.ProtocolViolation, `parameter $${n} has no type and is not in text format`);
         }
-        return quoteLiteral(text);
+        return unknownLiteral(text);
       }
       if (!renumbered.has(i)) renumbered.set(i, renumbered.size + 1);
       return `$${renumbered.get(i)}`;
@@ -124,4 +124,13 @@ export async function bindPlan(
     else prepared.bindValue(position + 1, value, types[i]);
   });
   return prepared;
+}
+
+/**
+ * The literal an untyped text parameter stands for. DuckDB does not cast a
+ * string literal to a number in function arguments, so text that is a number
+ * goes in as a number literal (checked by the pattern, never raw text).
+ */
+function unknownLiteral(text: string): string {
+  return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text) ? text : quoteLiteral(text);
 }

@@ -85,8 +85,14 @@ export function expressionSpan(node: unknown, tokens: ScanToken[]): [number, num
   const first = tokenIndexAt(tokens, lo);
   let last = tokenIndexAt(tokens, hi);
   if (first < 0 || last < 0) return undefined;
-  while (last + 1 < tokens.length && tokens[last + 1]!.text === '(') last = matchingParen(tokens, last + 1);
-  if (last < 0) return undefined;
+  // Qualified names (`t.col`) and calls (`f(...)`) record only where they start.
+  for (;;) {
+    const next = tokens[last + 1]?.text;
+    if (next === '.' && last + 2 < tokens.length) last += 2;
+    else if (next === '(') last = matchingParen(tokens, last + 1);
+    else break;
+    if (last < 0) return undefined;
+  }
   return balancedRange(tokens, tokens[first]!.start, tokens[last]!.end);
 }
 
