@@ -79,7 +79,11 @@ export function fromDuckDBError(error: unknown): SqlError {
   if (error instanceof SqlError) return error;
   const raw = error instanceof Error ? error.message : String(error);
   // DuckDB appends the query with a caret ("LINE 1: …") and suggestions; clients get the first line.
-  const text = raw.split('\n\nLINE ')[0]!.replace(/\n+Did you mean[\s\S]*$/, '').trim();
+  const text = raw
+    .replace(/^Failed to extract statements: /, '')
+    .split('\n\nLINE ')[0]!
+    .replace(/\n+Did you mean[\s\S]*$/, '')
+    .trim();
   for (const rule of RULES) {
     const match = rule.pattern.exec(text);
     if (match) return new SqlError(rule.code, rule.message ? rule.message(match) : stripPrefix(text));

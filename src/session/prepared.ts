@@ -4,7 +4,7 @@ import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewr
 import { duckTypeOfOid, pgOidOf } from '../types/mapping.js';
 import { PgOid } from '../types/pg-types.js';
 import type { Column } from './row-source.js';
-import { columnNames, type Plan } from './statements.js';
+import { resultColumns, type Plan } from './statements.js';
 
 type QueryPlan = Extract<Plan, { kind: 'query' }>;
 
@@ -84,7 +84,7 @@ function describe(prepared: DuckDBPreparedStatement, plan: QueryPlan): Column[] 
     names.push(prepared.columnName(i));
     types.push(prepared.columnType(i));
   }
-  return columnNames(names, plan.names).map((name, i) => ({ name, type: types[i]! }));
+  return resultColumns(names, types, plan.targets);
 }
 
 /** Binds one Execute's values, preparing a fresh statement when literals must be spliced in. */

@@ -24,7 +24,7 @@ export function formatsFor(columnCount: number, requested: readonly FormatCode[]
 
 export function fieldDescriptions(columns: readonly Column[], formats: readonly FormatCode[]): FieldDescription[] {
   return columns.map((column, i) => {
-    const pg = pgTypeOf(column.type);
+    const pg = { ...pgTypeOf(column.type), ...column.pg };
     return {
       name: column.name,
       tableOid: 0,

@@ -1,8 +1,11 @@
 import type { DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { SqlError, SqlState } from '../errors.js';
 
-/** A result column: its output name and DuckDB type. */
-export type Column = { name: string; type: DuckDBType };
+/**
+ * A result column: its output name and DuckDB type, and the PostgreSQL type
+ * when it is not the one the DuckDB type maps to (see OutputTarget).
+ */
+export type Column = { name: string; type: DuckDBType; pg?: { oid: number; typmod: number } };
 
 /** One batch of rows, column-major (DuckDB's vectors). */
 export type Chunk = { columns: DuckDBValue[][]; rowCount: number };

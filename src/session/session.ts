@@ -27,9 +27,9 @@ import { DuckDBRowSource, type Column } from './row-source.js';
 import { ScramExchange, ScramProtocolError, type ScramSecret } from './scram.js';
 import { SessionSettings, VERSION_STRING } from './settings.js';
 import {
-  columnNames,
   explainRows,
   planStatement,
+  resultColumns,
   rollbackQuietly,
   runUtility,
   utilityColumns,
@@ -528,7 +528,7 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return runUtility(plan.statement, this);
     if (plan.explain) return explainRows(this.conn, plan.sql);
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
-    const columns: Column[] = columnNames(result.columnNames(), plan.names).map((name, i) => ({ name, type: result.columnType(i) }));
+    const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
     return { kind: 'rows', columns, source: new DuckDBRowSource(result), tag: (rows) => `SELECT ${rows}` };
   }
 

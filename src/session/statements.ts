@@ -1,7 +1,7 @@
-import { VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTypeId, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { alterTable, createTable, dropTables, quoteIdent, type DdlResult } from '../catalog/catalog.js';
 import { SqlError, SqlState, notSupported } from '../errors.js';
-import { outputColumnNames } from '../sql/column-names.js';
+import { outputTargets, type OutputTarget } from '../sql/column-names.js';
 import { type ParsedStatement } from '../sql/parse.js';
 import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
 import { ArrayRowSource, type Column, type RowSource } from './row-source.js';
@@ -24,7 +24,7 @@ export interface StatementContext {
 export type Plan =
   | { kind: 'empty' }
   /** Runs on DuckDB and returns rows: SELECT, VALUES, TABLE, WITH, EXPLAIN. */
-  | { kind: 'query'; statement: ParsedStatement; sql: string; names: (string | null)[] | undefined; explain: boolean }
+  | { kind: 'query'; statement: ParsedStatement; sql: string; targets: (OutputTarget | null)[] | undefined; explain: boolean }
   /** Run by Arka: SET, SHOW, transaction control, DDL. */
   | { kind: 'utility'; statement: ParsedStatement };
 
@@ -61,10 +61,10 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
   if (type === 'SelectStmt') {
     if (ast.intoClause) throw notSupported('SELECT … INTO is not supported', 'Use CREATE TABLE and INSERT … SELECT.');
     if (ast.lockingClause) throw notSupported('SELECT … FOR UPDATE/SHARE is not supported');
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), names: outputColumnNames(ast), explain: false };
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), targets: outputTargets(ast), explain: false };
   }
   if (type === 'ExplainStmt') {
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), names: undefined, explain: true };
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), targets: undefined, explain: true };
   }
   if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
   const write = WRITE_STATEMENTS[type];
@@ -74,25 +74,36 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
   throw notSupported(`${type.replace(/Stmt$/, '')} statements are not supported`);
 }
 
-/** PostgreSQL's names for the output columns, where they differ from DuckDB's. */
-export function columnNames(duckdbNames: readonly string[], figured: (string | null)[] | undefined): string[] {
-  if (!figured) return [...duckdbNames];
-  const stars = figured.filter((name) => name === null).length;
-  if (stars === 0) return figured.length === duckdbNames.length ? (figured as string[]) : [...duckdbNames];
-  if (stars > 1) return [...duckdbNames];
-  const expanded = duckdbNames.length - (figured.length - 1);
-  const names: string[] = [];
+/** PostgreSQL types a hint may name for a column DuckDB holds as VARCHAR. */
+const VARCHAR_HINTS: Record<string, number> = { varchar: 1043, bpchar: 1042, name: 19, text: 25 };
+
+/** The result's columns as PostgreSQL describes them: DuckDB's, with PostgreSQL's names and hinted types. */
+export function resultColumns(
+  duckdbNames: readonly string[],
+  types: readonly DuckDBType[],
+  targets: readonly (OutputTarget | null)[] | undefined,
+): Column[] {
+  const columns: Column[] = duckdbNames.map((name, i) => ({ name, type: types[i]! }));
+  if (!targets) return columns;
+  const stars = targets.filter((target) => target === null).length;
+  if (stars > 1 || (stars === 0 && targets.length !== columns.length)) return columns;
+  const expanded = columns.length - (targets.length - stars);
   let at = 0;
-  for (const name of figured) {
-    if (name === null) {
-      names.push(...duckdbNames.slice(at, at + expanded));
+  for (const target of targets) {
+    if (target === null) {
       at += expanded;
-    } else {
-      names.push(name);
-      at++;
+      continue;
+    }
+    const column = columns[at++]!;
+    column.name = target.name;
+    const hint = target.typeHint;
+    if (!hint) continue;
+    if (hint.name === 'text' && column.type.typeId !== DuckDBTypeId.VARCHAR) column.pg = { oid: 25, typmod: -1 };
+    else if (column.type.typeId === DuckDBTypeId.VARCHAR && VARCHAR_HINTS[hint.name] && column.type.alias === undefined) {
+      column.pg = { oid: VARCHAR_HINTS[hint.name]!, typmod: hint.typmod };
     }
   }
-  return names;
+  return columns;
 }
 
 /** EXPLAIN: DuckDB's plan text, as PostgreSQL's one `QUERY PLAN` column of lines. */

@@ -85,6 +85,8 @@ export function expressionSpan(node: unknown, tokens: ScanToken[]): [number, num
   const first = tokenIndexAt(tokens, lo);
   let last = tokenIndexAt(tokens, hi);
   if (first < 0 || last < 0) return undefined;
+  // A negative constant (`-7`) is located at its sign.
+  if ((tokens[last]!.text === '-' || tokens[last]!.text === '+') && last + 1 < tokens.length) last++;
   // Qualified names (`t.col`) and calls (`f(...)`) record only where they start.
   for (;;) {
     const next = tokens[last + 1]?.text;

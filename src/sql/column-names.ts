@@ -1,27 +1,42 @@
 import type { AstNode } from './parse.js';
 
 /**
- * The column names PostgreSQL gives a SELECT's output (FigureColname in
- * parse_target.c). DuckDB names unnamed expressions after their text
- * (`count_star()`, `(7 // 2)`), clients expect `count` and `?column?`.
- *
- * Returns one entry per target; `null` marks a `*` whose expansion keeps the
- * engine's names.
+ * What PostgreSQL says about one output column that DuckDB cannot: its name
+ * (FigureColname in parse_target.c: DuckDB names unnamed expressions after
+ * their text, `count_star()`, clients expect `count`), and the type a
+ * top-level cast or NULL gives it where DuckDB has one type for several
+ * (`varchar(5)`, `bpchar`, `name` and `text` are all VARCHAR in DuckDB).
  */
-export function outputColumnNames(select: AstNode): (string | null)[] | undefined {
-  if (select.op && select.op !== 'SETOP_NONE') return outputColumnNames(select.larg);
+export type OutputTarget = { name: string; typeHint?: { name: string; typmod: number } };
+
+/**
+ * One entry per target of a SELECT; `null` marks a `*` whose expansion keeps
+ * the engine's names.
+ */
+export function outputTargets(select: AstNode): (OutputTarget | null)[] | undefined {
+  if (select.op && select.op !== 'SETOP_NONE') return outputTargets(select.larg);
   if (select.valuesLists) {
     const first = select.valuesLists[0].List.items as unknown[];
-    return first.map((_, i) => `column${i + 1}`);
+    return first.map((_, i) => ({ name: `column${i + 1}` }));
   }
   const targets = select.targetList as AstNode[] | undefined;
   if (!targets) return undefined;
   return targets.map((target) => {
     const res = target.ResTarget;
-    if (res.name) return res.name as string;
     if (isStar(res.val)) return null;
-    return figureName(res.val)?.name ?? '?column?';
+    const name = (res.name as string | undefined) ?? figureName(res.val)?.name ?? '?column?';
+    const typeHint = typeHintOf(res.val);
+    return typeHint ? { name, typeHint } : { name };
   });
+}
+
+function typeHintOf(node: AstNode | undefined): OutputTarget['typeHint'] {
+  if (node?.A_Const?.isnull) return { name: 'text', typmod: -1 };
+  const typeName = node?.TypeCast?.typeName;
+  if (!typeName || typeName.arrayBounds) return undefined;
+  const name = (typeName.names as AstNode[]).at(-1)!.String.sval as string;
+  const length = typeName.typmods?.[0]?.A_Const?.ival?.ival as number | undefined;
+  return { name, typmod: length === undefined ? -1 : length + 4 };
 }
 
 function isStar(node: AstNode | undefined): boolean {
@@ -88,8 +103,7 @@ function figureName(node: AstNode | undefined): Figured | undefined {
       const fixed = SUBLINK_NAMES[body.subLinkType as string];
       if (fixed) return { name: fixed, strength: 2 };
       if (body.subLinkType === 'EXPR_SUBLINK' || body.subLinkType === 'MULTIEXPR_SUBLINK') {
-        const names = outputColumnNames(body.subselect.SelectStmt);
-        const first = names?.[0];
+        const first = outputTargets(body.subselect.SelectStmt)?.[0]?.name;
         if (first && first !== '?column?') return { name: first, strength: 2 };
       }
       return undefined;

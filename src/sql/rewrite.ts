@@ -48,6 +48,11 @@ export function rewriteForDuckDB(
         if (replacement !== undefined) replaceWith({ SQLValueFunction: body }, replacement);
         break;
       }
+      case 'TypeCast': {
+        const literal = byteaLiteral(body);
+        if (literal !== undefined) replaceWith({ TypeCast: body }, literal);
+        break;
+      }
       case 'A_Expr': {
         const edit = operatorEdit(body, lazyTokens());
         if (edit) edits.push(edit);
@@ -188,4 +193,18 @@ function scalarFunctionAliasEdit(range: AstNode, tokens: ScanToken[]): Edit | un
   const token = tokens[aliasToken];
   if (!token) return undefined;
   return { start: token.end, end: token.end, build: () => `(${token.text})` };
+}
+
+/**
+ * `'\\x0102'::bytea` is hex in PostgreSQL; DuckDB reads the same text as
+ * escapes followed by characters. The hex digits go to unhex() instead.
+ */
+function byteaLiteral(cast: AstNode): string | undefined {
+  const type = names(cast.typeName?.names).at(-1);
+  const text = cast.arg?.A_Const?.sval?.sval as string | undefined;
+  if (type !== 'bytea' || text === undefined || cast.typeName.arrayBounds) return undefined;
+  if (!text.startsWith('\\x')) return undefined;
+  const hex = text.slice(2);
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new SqlError(SqlState.InvalidTextRepresentation, 'invalid hexadecimal data: odd number of digits');
+  return `unhex(${quoteLiteral(hex)})`;
 }
