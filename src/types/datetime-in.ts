@@ -53,9 +53,9 @@ function parse(input: string, kind: DateTimeKind): Parsed {
   }
   let match: RegExpExecArray | null;
   if ((match = DATE.exec(rest))) {
-    parsed.days = civilDays(Number(match[1]), Number(match[2]), Number(match[3]), bc, input);
+    parsed.days = civilDays(year(match[1], bc), Number(match[2]), Number(match[3]), bc, input);
   } else if ((match = DATE_MDY.exec(rest))) {
-    parsed.days = civilDays(Number(match[3]), Number(match[1]), Number(match[2]), bc, input);
+    parsed.days = civilDays(year(match[3], bc), Number(match[1]), Number(match[2]), bc, input);
   } else if ((match = DATE_COMPACT.exec(rest))) {
     parsed.days = civilDays(Number(match[1]), Number(match[2]), Number(match[3]), bc, input);
   }
@@ -72,6 +72,7 @@ function parse(input: string, kind: DateTimeKind): Parsed {
     rest = rest.slice(match[0].length).trimStart();
   }
   if (rest.length > 0) {
+    if (parsed.days === undefined && parsed.timeMicros === undefined) throw badFormat(kind, input);
     if ((match = OFFSET.exec(rest)) && match[0].length === rest.length) {
       const [, sign, h, m, s] = match;
       const seconds = Number(h) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
@@ -85,7 +86,7 @@ function parse(input: string, kind: DateTimeKind): Parsed {
       try {
         timeZone(rest);
       } catch {
-        throw new DateTimeInputError(`time zone "${rest}" not recognized`, '22023');
+        throw new DateTimeInputError(`time zone "${rest.toLowerCase()}" not recognized`, '22023');
       }
       parsed.zone = rest;
     } else throw badFormat(kind, input);
@@ -96,6 +97,13 @@ function parse(input: string, kind: DateTimeKind): Parsed {
   if (isTimeOfDay ? !hasTime : !hasDate) throw badFormat(kind, input);
   if (bc && !hasDate) throw badFormat(kind, input);
   return parsed;
+}
+
+/** A year of one or two digits is 1970…2069, as PostgreSQL reads two-digit years (not in BC dates). */
+function year(digits: string, bc: boolean): number {
+  const y = Number(digits);
+  if (digits.length > 2 || bc) return y;
+  return y < 70 ? y + 2000 : y + 1900;
 }
 
 function civilDays(year: number, month: number, day: number, bc: boolean, input: string): number {

@@ -19,7 +19,7 @@ import { decimalText } from './text-out.js';
 import { PgOid, pgTypeByOid } from './pg-types.js';
 
 export class InvalidParameterError extends Error {
-  /** 22P02 bad text, 22003 out of range, 22007/22008/22009/22015 date/time, 08P01 bad binary data. */
+  /** 22P02 bad text, 22003 out of range, 22007/22008/22009/22015 date/time, 22P03 bad binary value, 08P01 binary value cut short. */
   constructor(message: string, readonly code: string = '22P02') {
     super(message);
   }
@@ -50,8 +50,10 @@ export function decodeParameter(oid: number, format: FormatCode, data: Buffer, c
     return decodeText(oid, data.toString('utf8'), context.timeZone ?? 'UTC');
   } catch (error) {
     if (error instanceof BinaryFormatError) {
+      // As PostgreSQL: running out of bytes is a protocol violation, bytes left over a bad value.
+      if (error.short) throw new InvalidParameterError(data.length === 0 ? 'no data left in message' : 'insufficient data left in message', '08P01');
       const where = context.parameterNumber === undefined ? '' : ` ${context.parameterNumber}`;
-      throw new InvalidParameterError(`incorrect binary data format in bind parameter${where}`, '08P01');
+      throw new InvalidParameterError(`incorrect binary data format in bind parameter${where}`, '22P03');
     }
     if (error instanceof DateTimeInputError || error instanceof ArrayInputError) {
       throw new InvalidParameterError(error.message, error.code);
@@ -213,7 +215,7 @@ function parseBytea(text: string): Uint8Array {
     const hex = text.slice(2).replace(/[ \t\n\r]/g, '');
     if (!/^([0-9a-fA-F]{2})*$/.test(hex)) {
       const bad = /[^0-9a-fA-F]/.exec(hex);
-      throw new InvalidParameterError(bad ? `invalid hexadecimal digit: "${bad[0]}"` : 'invalid hexadecimal data: odd number of digits');
+      throw new InvalidParameterError(bad ? `invalid hexadecimal digit: "${bad[0]}"` : 'invalid hexadecimal data: odd number of digits', '22023');
     }
     return Buffer.from(hex, 'hex');
   }
@@ -228,7 +230,7 @@ function parseBytea(text: string): Uint8Array {
     } else if (/^[0-3][0-7][0-7]$/.test(raw.toString('latin1', i + 1, i + 4))) {
       bytes.push(parseInt(raw.toString('latin1', i + 1, i + 4), 8));
       i += 3;
-    } else throw syntaxError('bytea', text);
+    } else throw new InvalidParameterError('invalid input syntax for type bytea');
   }
   return Uint8Array.from(bytes);
 }
@@ -252,11 +254,15 @@ function decodeTextArray(elemOid: number, text: string, zone: string): Decoded {
 
 // ---------------------------------------------------------------- binary input
 
-/** Thrown where the bytes do not fit the type; reported as PostgreSQL reports it for Bind. */
-class BinaryFormatError extends Error {}
+/** Thrown where the bytes do not fit the type: too few of them (short), or a bad value. */
+class BinaryFormatError extends Error {
+  constructor(readonly short = false) {
+    super('incorrect binary data format');
+  }
+}
 
 function expectLength(data: Buffer, length: number): void {
-  if (data.length !== length) throw new BinaryFormatError();
+  if (data.length !== length) throw new BinaryFormatError(data.length < length);
 }
 
 function decodeBinary(oid: number, data: Buffer): Decoded {
@@ -292,7 +298,8 @@ function decodeBinary(oid: number, data: Buffer): Decoded {
     case PgOid.json:
       return { value: utf8(data), type: JSON_TYPE };
     case PgOid.jsonb:
-      if (data.length < 1 || data[0] !== 1) throw new BinaryFormatError();
+      if (data.length < 1) throw new BinaryFormatError(true);
+      if (data[0] !== 1) throw new BinaryFormatError();
       return { value: utf8(data.subarray(1)), type: JSON_TYPE };
     case PgOid.date: {
       expectLength(data, 4);
@@ -321,9 +328,9 @@ function decodeBinary(oid: number, data: Buffer): Decoded {
       return { value: uuidValue((data.readBigUInt64BE(0) << 64n) | data.readBigUInt64BE(8)), type: UUID };
     case PgOid.bit:
     case PgOid.varbit: {
-      if (data.length < 4) throw new BinaryFormatError();
+      if (data.length < 4) throw new BinaryFormatError(true);
       const length = data.readInt32BE(0);
-      if (length < 0 || Math.ceil(length / 8) !== data.length - 4) throw new BinaryFormatError();
+      if (length < 0 || Math.ceil(length / 8) !== data.length - 4) throw new BinaryFormatError(Math.ceil(length / 8) > data.length - 4);
       const bits = Array.from({ length }, (_, i) => (data[4 + (i >> 3)] >> (7 - (i & 7))) & 1);
       return { value: bitValue(bits), type: BIT };
     }
@@ -355,12 +362,12 @@ const NUMERIC_NINF = 0xf000;
 
 /** numeric_recv: ndigits, weight, sign, dscale, then base-10000 digits. */
 function decodeNumericBinary(data: Buffer): Decoded {
-  if (data.length < 8) throw new BinaryFormatError();
+  if (data.length < 8) throw new BinaryFormatError(true);
   const ndigits = data.readInt16BE(0);
   const weight = data.readInt16BE(2);
   const sign = data.readUInt16BE(4);
   const dscale = data.readInt16BE(6);
-  if (ndigits < 0 || data.length !== 8 + 2 * ndigits || dscale < 0) throw new BinaryFormatError();
+  if (ndigits < 0 || data.length !== 8 + 2 * ndigits || dscale < 0) throw new BinaryFormatError(data.length < 8 + 2 * ndigits);
   if (sign === NUMERIC_NAN) return { value: NaN, type: DOUBLE };
   if (sign === NUMERIC_PINF) return { value: Infinity, type: DOUBLE };
   if (sign === NUMERIC_NINF) return { value: -Infinity, type: DOUBLE };
@@ -380,10 +387,11 @@ function decodeNumericBinary(data: Buffer): Decoded {
 
 /** array_recv: ndim, has-null flag, element OID, (length, lower bound) per dimension, then the elements. */
 function decodeBinaryArray(elemOid: number, data: Buffer): Decoded {
-  if (data.length < 12) throw new BinaryFormatError();
+  if (data.length < 12) throw new BinaryFormatError(true);
   const ndim = data.readInt32BE(0);
   const sentElemOid = data.readUInt32BE(8);
-  if (ndim < 0 || ndim > 6 || data.length < 12 + 8 * ndim) throw new BinaryFormatError();
+  if (ndim < 0 || ndim > 6) throw new BinaryFormatError();
+  if (data.length < 12 + 8 * ndim) throw new BinaryFormatError(true);
   if (sentElemOid !== elemOid) {
     throw new InvalidParameterError(
       `binary data has array element type ${sentElemOid} (${pgTypeByOid(sentElemOid)?.name ?? 'unknown'}) instead of expected ${elemOid} (${pgTypeByOid(elemOid)?.name})`,
@@ -399,14 +407,15 @@ function decodeBinaryArray(elemOid: number, data: Buffer): Decoded {
         items.push(readLevel(depth + 1));
         continue;
       }
-      if (at + 4 > data.length) throw new BinaryFormatError();
+      if (at + 4 > data.length) throw new BinaryFormatError(true);
       const length = data.readInt32BE(at);
       at += 4;
       if (length === -1) {
         items.push({ value: null, type: elementType(elemOid) });
         continue;
       }
-      if (length < 0 || at + length > data.length) throw new BinaryFormatError();
+      if (length < 0) throw new BinaryFormatError();
+      if (at + length > data.length) throw new BinaryFormatError(true);
       items.push(decodeBinary(elemOid, data.subarray(at, at + length)));
       at += length;
     }
