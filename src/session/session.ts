@@ -662,8 +662,10 @@ export class Session implements StatementContext {
 
   private async drain(portal: Portal, maxRows: number, tag: (rows: number) => string): Promise<void> {
     const cursor = portal.cursor!;
+    const before = cursor.rowsSent;
     const done = await this.withStatement(() => cursor.write(this.out, maxRows, this.hooks));
-    if (done) this.out.commandComplete(tag(cursor.rowsSent));
+    // As in PostgreSQL, the tag counts the rows of this Execute only.
+    if (done) this.out.commandComplete(tag(cursor.rowsSent - before));
     else this.out.portalSuspended();
   }
 
