@@ -15,9 +15,9 @@ type Observed =
   | { ok: true; command: string | null; rowCount: number | null; fields: [string, number][]; rows: unknown[][] }
   | { ok: false; code: string };
 
-async function observe(client: pg.Client, sql: string): Promise<Observed> {
+async function observe(client: pg.Client, sql: string, values?: unknown[], binary = false): Promise<Observed> {
   try {
-    const result = await client.query({ text: sql, rowMode: 'array' });
+    const result = await client.query({ text: sql, rowMode: 'array', values, binary } as pg.QueryConfig);
     return {
       ok: true,
       command: result.command,
@@ -111,6 +111,24 @@ const CASES: Record<string, string[]> = {
   ],
 };
 
+/** Parameterised statements: node-postgres sends each value as text with an unspecified type. */
+const PARAMETER_CASES: [string, unknown[]][] = [
+  ['SELECT $1::bool, $2::bool, $3::bool', ['t', 'false', null]],
+  ['SELECT $1::int2, $2::int4, $3::int8', ['-7', ' 42 ', '9223372036854775807']],
+  ['SELECT $1::float4, $2::float8, $3::float8', ['1.5', '0.1', 'NaN']],
+  ['SELECT $1::numeric(12,2), $2::numeric(20,6)', ['12.5', '-123456.000001']],
+  ['SELECT $1::text, $2::varchar, $3::text', ['héllo', 'with "quotes"', '']],
+  ['SELECT $1::bytea', ['\\xdeadbeef']],
+  ['SELECT $1::date, $2::time, $3::timestamp', ['2024-02-29', '13:14:15.5', '2024-01-02 03:04:05.123']],
+  ['SELECT $1::timestamptz, $2::timestamptz', ['2024-01-02 03:04:05+02', '2024-06-30T23:59:59Z']],
+  ['SELECT $1::interval, $2::interval', ['1 day 02:00:00', '-1 year 2 mons']],
+  ['SELECT $1::uuid', ['A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11']],
+  ['SELECT $1::json', ['{"k": [1, 2]}']],
+  ['SELECT $1::int4[], $2::text[]', ['{1,2,NULL}', '{a,"b c",NULL}']],
+  ['SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x >= $1 ORDER BY x', [2]],
+  ["SELECT $1::text || 'x' AS joined", ['a']],
+];
+
 describe('differential: Arka against PostgreSQL 15', () => {
   let postgres: PostgresServer;
   let arka: ArkaProcess;
@@ -140,6 +158,18 @@ describe('differential: Arka against PostgreSQL 15', () => {
       }
     });
   }
+
+  test('parameters of every supported type (extended protocol, text format)', async () => {
+    for (const [sql, values] of PARAMETER_CASES) {
+      assert.deepEqual(await observe(subject, sql, values), await observe(reference, sql, values), `for: ${sql}`);
+    }
+  });
+
+  test('binary results are byte for byte PostgreSQL\'s', async () => {
+    for (const [sql, values] of PARAMETER_CASES) {
+      assert.deepEqual(await observe(subject, sql, values, true), await observe(reference, sql, values, true), `for: ${sql}`);
+    }
+  });
 
   test('timestamptz in other time zones', async () => {
     for (const zone of ['Europe/Paris', 'Asia/Kolkata', 'America/St_Johns', 'America/New_York']) {
