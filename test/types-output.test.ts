@@ -10,6 +10,7 @@ import type { Engines } from './support/engines.js';
 import { textEncoder } from '../src/types/text-out.js';
 import { binaryEncoder } from '../src/types/binary-out.js';
 import { pgTypeOf } from '../src/types/mapping.js';
+import { DuckDBTimestampTZValue } from '@duckdb/node-api';
 
 type Case = {
   /** The PostgreSQL expression; also DuckDB's unless `duck` is given. */
@@ -204,3 +205,59 @@ for (const c of CASES) {
     await engines.pg.query('SET extra_float_digits = 1');
   });
 }
+
+/** A small deterministic PRNG (mulberry32), so failures reproduce. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('float4 and float8 text of random values matches PostgreSQL', async () => {
+  const next = random(42);
+  const doubles: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const magnitude = 10 ** Math.floor(next() * 80 - 40);
+    doubles.push((next() - 0.5) * magnitude);
+  }
+  const floats = doubles.map((d) => Math.fround(d));
+  // 17 significant digits name a double exactly; a float32 value is a double too.
+  const literal = (list: number[], type: string) => `ARRAY[${list.map((d) => `'${d.toPrecision(17)}'::float8`).join(',')}]::${type}[]`;
+  for (const efd of [1, 0, -4]) {
+    await engines.pg.query(`SET extra_float_digits = ${efd}`);
+    for (const [list, type, duckType] of [[doubles, 'float8', 'DOUBLE'], [floats, 'float4', 'FLOAT']] as const) {
+      const text = (await engines.pgSelect(`array_to_string(${literal(list, type)}, ' ')`)).rows[0][0]!.toString();
+      const encode = textEncoder(duckType === 'DOUBLE' ? (await engines.duckSelect('1::DOUBLE')).type : (await engines.duckSelect('1::FLOAT')).type, { timeZone: 'UTC', extraFloatDigits: efd });
+      assert.deepEqual(list.map((v) => encode(v)), text.split(' '), `${type} with extra_float_digits ${efd}`);
+    }
+  }
+  await engines.pg.query('SET extra_float_digits = 1');
+});
+
+test('timestamptz text of random instants matches PostgreSQL in many zones', async () => {
+  const next = random(7);
+  const micros: bigint[] = [];
+  // 1700 … 2200, to the microsecond.
+  for (let i = 0; i < 1000; i++) micros.push(BigInt(Math.floor((next() * 500 - 270) * 365.2425 * 86_400e6)));
+  // Exact UTC literals: milliseconds through Date, the last three digits appended.
+  const utc = (m: bigint) => {
+    const sub = ((m % 1000n) + 1000n) % 1000n;
+    const iso = new Date(Number((m - sub) / 1000n)).toISOString();
+    return `'${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(sub).padStart(3, '0')}+00'::timestamptz`;
+  };
+  const literal = `ARRAY[${micros.map(utc).join(',')}]`;
+  const type = (await engines.duckSelect("'2024-01-01 00:00:00+00'::TIMESTAMPTZ")).type;
+  for (const zone of ['Europe/Paris', 'America/St_Johns', 'Asia/Kolkata', 'Australia/Lord_Howe', 'America/Sao_Paulo', 'Africa/Casablanca', 'Pacific/Apia', 'Europe/Dublin', 'Etc/GMT+5', 'America/Los_Angeles']) {
+    await engines.pg.query(`SET TimeZone = '${zone}'`);
+    const text = (await engines.pgSelect(`array_to_string(${literal}, '|')`)).rows[0][0]!.toString();
+    const encode = textEncoder(type, { timeZone: zone, extraFloatDigits: 1 });
+    const ours = micros.map((m) => encode(new DuckDBTimestampTZValue(m)));
+    const theirs = text.split('|');
+    const differences = ours.map((o, i) => (o === theirs[i] ? '' : `${o} != ${theirs[i]}`)).filter(Boolean);
+    assert.deepEqual(differences, [], zone);
+  }
+  await engines.pg.query("SET TimeZone = 'UTC'");
+});
