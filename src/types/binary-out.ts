@@ -157,7 +157,7 @@ function timestampBinary(value: bigint, factor: bigint): bigint {
  * numeric_send of value / 10^scale: ndigits, weight, sign, dscale, then
  * base-10000 digits with leading and trailing zero digits stripped.
  */
-export function numericBinary(value: bigint, scale: number): Buffer {
+function numericBinary(value: bigint, scale: number): Buffer {
   const negative = value < 0n;
   const text = (negative ? -value : value).toString().padStart(scale + 1, '0');
   const intPart = text.slice(0, text.length - scale);

@@ -16,14 +16,14 @@ import type { TimeZone } from './timezone.js';
 
 export type OutputSettings = { timeZone: string; extraFloatDigits: number };
 
-export type TextEncoder = (value: DuckDBValue) => string;
+export type TextValueEncoder = (value: DuckDBValue) => string;
 
 /** DuckDB's ±infinity dates and timestamps. */
 const DATE_INFINITY = 2_147_483_647;
 const TIMESTAMP_INFINITY = 9_223_372_036_854_775_807n;
 
 /** The text encoder for a column of `type`; the caller handles NULL. */
-export function textEncoder(type: DuckDBType, settings: OutputSettings): TextEncoder {
+export function textEncoder(type: DuckDBType, settings: OutputSettings): TextValueEncoder {
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
       return (v) => (v ? 't' : 'f');
@@ -75,7 +75,7 @@ export function textEncoder(type: DuckDBType, settings: OutputSettings): TextEnc
   }
 }
 
-function precisionG(precision: number): TextEncoder {
+function precisionG(precision: number): TextValueEncoder {
   const p = Math.max(1, precision);
   return (v) => formatG(v as number, p);
 }
@@ -93,7 +93,7 @@ function byteaHex(bytes: Uint8Array): string {
   return '\\x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-export function dateText(days: number): string {
+function dateText(days: number): string {
   if (days === DATE_INFINITY) return 'infinity';
   if (days === -DATE_INFINITY) return '-infinity';
   const { text, bc } = formatDate(days);
@@ -110,7 +110,7 @@ function floorDiv(value: bigint, divisor: bigint): bigint {
   return q * divisor > value ? q - 1n : q;
 }
 
-export function timestampText(micros: bigint): string {
+function timestampText(micros: bigint): string {
   if (micros === TIMESTAMP_INFINITY) return 'infinity';
   if (micros === -TIMESTAMP_INFINITY) return '-infinity';
   const { days, timeMicros } = splitMicros(micros);
@@ -119,7 +119,7 @@ export function timestampText(micros: bigint): string {
   return bc ? result + ' BC' : result;
 }
 
-export function timestamptzText(micros: bigint, zone: TimeZone): string {
+function timestamptzText(micros: bigint, zone: TimeZone): string {
   if (micros === TIMESTAMP_INFINITY) return 'infinity';
   if (micros === -TIMESTAMP_INFINITY) return '-infinity';
   const utc = splitMicros(micros);
@@ -139,7 +139,7 @@ export function timestamptzText(micros: bigint, zone: TimeZone): string {
 }
 
 /** IntervalStyle 'postgres': '1 year 2 mons -3 days +04:05:06.789', '00:00:00' when zero. */
-export function intervalText(interval: { months: number; days: number; micros: bigint }): string {
+function intervalText(interval: { months: number; days: number; micros: bigint }): string {
   // C division truncates toward zero, so every field has the sign of its source.
   const years = Math.trunc(interval.months / 12);
   const months = interval.months - years * 12;
@@ -166,7 +166,7 @@ export function intervalText(interval: { months: number; days: number; micros: b
 }
 
 /** array_out: '{1,2,NULL}', elements quoted when PostgreSQL would, nested lists as nested braces. */
-function arrayEncoder(elementType: DuckDBType, settings: OutputSettings): TextEncoder {
+function arrayEncoder(elementType: DuckDBType, settings: OutputSettings): TextValueEncoder {
   const nested = elementType.typeId === DuckDBTypeId.LIST || elementType.typeId === DuckDBTypeId.ARRAY;
   const encodeElement = textEncoder(elementType, settings);
   const element = nested || neverNeedsQuotes(elementType) ? encodeElement : (v: DuckDBValue) => quoteArrayElement(encodeElement(v));
@@ -212,7 +212,7 @@ const NEEDS_QUOTES = /[{}",\\ \t\n\r\v\f]/;
 const ESCAPED = /["\\]/g;
 
 /** array_out's rule: quote empty strings, NULL look-alikes and text with delimiters or space. */
-export function quoteArrayElement(text: string): string {
+function quoteArrayElement(text: string): string {
   if (text.length === 0) return '""';
   if (!NEEDS_QUOTES.test(text) && !(text.length === 4 && text.toUpperCase() === 'NULL')) return text;
   return '"' + text.replace(ESCAPED, '\\$&') + '"';
