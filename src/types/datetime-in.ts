@@ -11,7 +11,7 @@ export class DateTimeInputError extends Error {
   }
 }
 
-export type DateTimeKind = 'date' | 'time' | 'time with time zone' | 'timestamp' | 'timestamp with time zone';
+type DateTimeKind = 'date' | 'time' | 'time with time zone' | 'timestamp' | 'timestamp with time zone';
 
 type Parsed = {
   days?: number;

@@ -14,10 +14,6 @@ export type PgTypeRef = { oid: number; typlen: number; typmod: number };
 /** DuckDB spells JSON as VARCHAR with the alias 'JSON'. */
 export const JSON_TYPE = DuckDBVarCharType.create('JSON');
 
-export function isJsonType(type: DuckDBType): boolean {
-  return type.typeId === DuckDBTypeId.VARCHAR && type.alias === 'JSON';
-}
-
 /**
  * DuckDB's numeric(p,s) typmod, as PostgreSQL encodes it: ((p << 16) | s) + VARHDRSZ.
  */
