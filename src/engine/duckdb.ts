@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { PG_CATALOG_SETUP } from '../pgcatalog/setup.js';
 
 export type EngineOptions = {
   dataDir: string;
@@ -36,7 +37,11 @@ export class Engine {
     readonly path: string,
   ) {}
 
-  /** Opens (or creates) the database and runs `setup`: idempotent statements for Arka's own objects. */
+  /**
+   * Opens (or creates) the database and runs `setup`: idempotent statements
+   * for Arka's own objects. The emulated pg_catalog comes last: its views
+   * read Arka's table catalog, which `setup` creates.
+   */
   static async open(options: EngineOptions, setup: readonly string[] = []): Promise<Engine> {
     mkdirSync(options.dataDir, { recursive: true });
     const path = join(options.dataDir, 'arka.duckdb');
@@ -47,7 +52,13 @@ export class Engine {
     const engine = new Engine(instance, path);
     const connection = await instance.connect();
     try {
-      for (const sql of [...DATABASE_SETUP, ...setup]) await connection.run(sql);
+      for (const sql of [...DATABASE_SETUP, ...setup, ...PG_CATALOG_SETUP]) {
+        try {
+          await connection.run(sql);
+        } catch (error) {
+          throw new Error(`database setup failed: ${(error as Error).message}\nin: ${sql}`);
+        }
+      }
     } finally {
       connection.closeSync();
     }

@@ -87,11 +87,13 @@ export function expressionSpan(node: unknown, tokens: ScanToken[]): [number, num
   if (first < 0 || last < 0) return undefined;
   // A negative constant (`-7`) is located at its sign.
   if ((tokens[last]!.text === '-' || tokens[last]!.text === '+') && last + 1 < tokens.length) last++;
-  // Qualified names (`t.col`) and calls (`f(...)`) record only where they start.
+  // `x COLLATE name` records only where COLLATE is.
+  if (tokens[last]!.text.toLowerCase() === 'collate' && last + 1 < tokens.length) last++;
+  // Qualified names (`t.col`), calls (`f(...)`) and array types (`int2[]`) record only where they start.
   for (;;) {
     const next = tokens[last + 1]?.text;
     if (next === '.' && last + 2 < tokens.length) last += 2;
-    else if (next === '(') last = matchingParen(tokens, last + 1);
+    else if (next === '(' || next === '[') last = matchingParen(tokens, last + 1);
     else break;
     if (last < 0) return undefined;
   }

@@ -1,5 +1,6 @@
 import type { ScanToken } from 'libpg-query';
 import { SqlError, SqlState } from '../errors.js';
+import { castEdit, collateEdit, currentSchemas, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -13,13 +14,12 @@ export type RewriteContext = {
   versionString: string;
 };
 
-/** A replacement of the source bytes [start, end); `render` gives the rewritten text of a nested range. */
-type Edit = { start: number; end: number; build(render: (start: number, end: number) => string): string };
-
 /**
  * Rewrites a statement's text where DuckDB means something else than
  * PostgreSQL, by splicing the source at AST locations: everything not
- * rewritten stays byte for byte what the client wrote.
+ * rewritten stays byte for byte what the client wrote. References to
+ * pg_catalog and information_schema go to Arka's emulation of them
+ * (src/pgcatalog).
  */
 export function rewriteForDuckDB(
   statement: ParsedStatement,
@@ -36,11 +36,26 @@ export function rewriteForDuckDB(
     if (span) edits.push({ start: span[0], end: span[1], build: () => text });
   };
 
+  // The name a view is created under is not a reference to a catalog relation.
+  const definedRelation = statement.type === 'ViewStmt' ? statement.ast.view : undefined;
+  const span = (node: AstNode) => expressionSpan(node, lazyTokens());
   walk(statement.ast, (type, body) => {
     switch (type) {
       case 'FuncCall': {
         const replacement = functionReplacement(body, context);
         if (replacement !== undefined) replaceWith({ FuncCall: body }, replacement);
+        else edits.push(...functionEdits(body, lazyTokens(), context));
+        break;
+      }
+      case 'RangeVar': {
+        if (body === definedRelation) break;
+        const edit = relationEdit(body, lazyTokens(), context);
+        if (edit) edits.push(edit);
+        break;
+      }
+      case 'CollateClause': {
+        const edit = collateEdit(body, lazyTokens());
+        if (edit) edits.push(edit);
         break;
       }
       case 'SQLValueFunction': {
@@ -51,6 +66,10 @@ export function rewriteForDuckDB(
       case 'TypeCast': {
         const literal = byteaLiteral(body);
         if (literal !== undefined) replaceWith({ TypeCast: body }, literal);
+        else {
+          const edit = castEdit(body, lazyTokens(), span);
+          if (edit) edits.push(edit);
+        }
         break;
       }
       case 'A_Expr': {
@@ -107,6 +126,8 @@ function functionReplacement(call: AstNode, context: RewriteContext): string | u
       return args.length === 0 ? quoteLiteral('public') : undefined;
     case 'pg_backend_pid':
       return args.length === 0 ? `CAST(${context.processId} AS INTEGER)` : undefined;
+    case 'current_schemas':
+      return currentSchemas(args);
     case 'current_setting': {
       const settingName = args[0]?.A_Const?.sval?.sval as string | undefined;
       if (settingName === undefined || args.length > 2) return undefined;

@@ -129,6 +129,11 @@ export function pgTypeByOid(oid: number): PgType | undefined {
   return byOid.get(oid);
 }
 
+/** Every type in the table, element types and their array types, in OID order. */
+export function allPgTypes(): PgType[] {
+  return [...byOid.values()].sort((a, b) => a.oid - b.oid);
+}
+
 /**
  * Resolves a type name as PostgreSQL's ::regtype would: typnames ('int4',
  * '_int4'), SQL spellings ('integer', 'double precision', 'character
