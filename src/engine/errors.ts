@@ -9,6 +9,8 @@ type Rule = { pattern: RegExp; code: string; message?: (match: RegExpExecArray) 
  */
 const RULES: Rule[] = [
   { pattern: /^INTERRUPT Error/, code: SqlState.QueryCanceled, message: () => 'canceling statement due to user request' },
+  // Arka's own SQL raises PostgreSQL errors as error('SQLSTATE: message').
+  { pattern: /^Invalid Input Error: ([0-9A-Z]{5}): (.*)$/, code: '', message: (m) => m[2]! },
   { pattern: /^Invalid Input Error: division by zero/, code: SqlState.DivisionByZero, message: () => 'division by zero' },
   {
     pattern: /^Catalog Error: Table with name ([^ ]+) does not exist/,
@@ -86,7 +88,7 @@ export function fromDuckDBError(error: unknown): SqlError {
     .trim();
   for (const rule of RULES) {
     const match = rule.pattern.exec(text);
-    if (match) return new SqlError(rule.code, rule.message ? rule.message(match) : stripPrefix(text));
+    if (match) return new SqlError(rule.code || match[1]!, rule.message ? rule.message(match) : stripPrefix(text));
   }
   return new SqlError(SqlState.InternalError, stripPrefix(text));
 }

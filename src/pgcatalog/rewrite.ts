@@ -134,17 +134,17 @@ export function castEdit(cast: AstNode, tokens: ScanToken[], span: (node: AstNod
 
   // `x::regclass::text`: the name of the relation with OID x.
   const innerType = typeNameOf(inner?.TypeCast);
-  if (type !== undefined && ['text', 'varchar', 'name'].includes(type) && innerType && inner.TypeCast.arg && !stringLiteral(inner.TypeCast.arg)) {
-    const oidSpan = span(inner.TypeCast.arg);
+  const innerSpan = innerType ? span(inner) : undefined;
+  if (type !== undefined && ['text', 'varchar', 'name'].includes(type) && innerType && innerSpan) {
     const nameOf: Record<string, string> = {
       regclass: 'arka_pg.arka_regclass_name',
       regtype: 'arka_pg.format_type',
       regnamespace: 'arka_pg.arka_regnamespace_name',
     };
     const fn = nameOf[innerType];
-    if (fn && oidSpan) {
+    if (fn) {
       const extra = innerType === 'regtype' ? ', NULL' : '';
-      return replace((render) => `${fn}(${render(oidSpan[0], oidSpan[1])}${extra})`);
+      return replace((render) => `${fn}(${render(innerSpan[0], innerSpan[1])}${extra})`);
     }
   }
   switch (type) {

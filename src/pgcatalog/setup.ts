@@ -20,10 +20,18 @@ import { C_COLLATION_OID, DEFAULT_COLLATION_OID, pgTypeRows } from './types.js';
 /** The role PostgreSQL 15 makes owner of schema public. */
 const DATABASE_OWNER_ROLE_OID = 6171;
 
-const sqlValue = (value: string | number | boolean | null): string =>
-  value === null ? 'NULL' : typeof value === 'string' ? quoteLiteral(value) : String(value);
+type Value = string | number | boolean | null | string[];
 
-function valuesView(name: string, columns: [string, string][], rows: (string | number | boolean | null)[][]): string {
+const sqlValue = (value: Value): string =>
+  value === null
+    ? 'NULL'
+    : Array.isArray(value)
+      ? `[${value.map(quoteLiteral).join(', ')}]`
+      : typeof value === 'string'
+        ? quoteLiteral(value)
+        : String(value);
+
+function valuesView(name: string, columns: [string, string][], rows: Value[][]): string {
   const select = columns.map(([column, type], i) => `CAST(col${i} AS ${type}) AS ${column}`).join(', ');
   if (rows.length === 0) return emptyView(name, columns);
   const values = rows.map((row) => `(${row.map(sqlValue).join(', ')})`).join(',\n  ');
@@ -191,7 +199,7 @@ const CATALOG_VIEWS = [
     [['oid', 'BIGINT'], ['nspname', 'VARCHAR'], ['nspowner', 'BIGINT'], ['nspacl', 'VARCHAR[]']],
     [
       [NamespaceOid.pg_catalog, 'pg_catalog', USER_OID, null],
-      [NamespaceOid.public, 'public', DATABASE_OWNER_ROLE_OID, '{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}'],
+      [NamespaceOid.public, 'public', DATABASE_OWNER_ROLE_OID, ['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner']],
       [NamespaceOid.information_schema, 'information_schema', USER_OID, null],
     ],
   ),
