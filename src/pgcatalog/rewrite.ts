@@ -74,9 +74,23 @@ export function functionEdits(call: AstNode, tokens: ScanToken[], context: Catal
   const first = tokenIndexAt(tokens, call.location as number);
   if (first < 0) return [];
   const last = qualifiedNameEnd(tokens, first);
+  // SQL-syntax calls (`trim(x)`, `EXTRACT(…)`, `substring(x FROM y)`) are named by the grammar
+  // (pg_catalog.btrim, …), not in the source: DuckDB reads them as written.
+  const written = tokens[last]!.text.startsWith('"') ? tokens[last]!.text.slice(1, -1) : tokens[last]!.text.toLowerCase();
+  if (written !== name) return [];
   const nameSpan = { start: tokens[first]!.start, end: tokens[last]!.end };
   if (schema === 'information_schema' && name === '_pg_expandarray') {
-    throw new SqlError(SqlState.FeatureNotSupported, 'information_schema._pg_expandarray is not supported');
+    const array = expandArrayArgument(call, tokens);
+    if (!array) return [];
+    const close = matchingParen(tokens, last + 1);
+    return [{
+      start: nameSpan.start,
+      end: tokens[close]!.end,
+      build: (render) => {
+        const a = render(array[0], array[1]);
+        return `unnest(list_transform(generate_series(1, len(${a})), arka_i -> {'x': (${a})[arka_i], 'n': arka_i}))`;
+      },
+    }];
   }
   if (schema !== undefined && schema !== 'pg_catalog') return [];
   const edits: Edit[] = [];
@@ -92,6 +106,41 @@ export function functionEdits(call: AstNode, tokens: ScanToken[], context: Catal
     edits.push({ ...nameSpan, build: () => name });
   }
   return edits;
+}
+
+function expandArrayArgument(call: AstNode, tokens: ScanToken[]): [number, number] | undefined {
+  const args = (call.args as AstNode[] | undefined) ?? [];
+  if (args.length !== 1) return undefined;
+  const first = tokenIndexAt(tokens, call.location as number);
+  const open = qualifiedNameEnd(tokens, first) + 1;
+  const close = matchingParen(tokens, open);
+  if (tokens[open]?.text !== '(' || close < 0) return undefined;
+  return [tokens[open + 1]!.start, tokens[close - 1]!.end];
+}
+
+/**
+ * `(information_schema._pg_expandarray(a)).n` (pgjdbc's primary keys and
+ * indexes): the positions or the elements of `a`, one row each.
+ */
+export function expandArrayFieldEdit(indirection: AstNode, tokens: ScanToken[]): Edit | undefined {
+  const call = indirection.arg?.FuncCall as AstNode | undefined;
+  const field = indirection.indirection?.[0]?.String?.sval as string | undefined;
+  if (!call || indirection.indirection.length !== 1 || (field !== 'n' && field !== 'x')) return undefined;
+  const qualified = names(call.funcname);
+  if (qualified.length !== 2 || qualified[0] !== 'information_schema' || qualified[1] !== '_pg_expandarray') return undefined;
+  const array = expandArrayArgument(call, tokens);
+  const first = tokenIndexAt(tokens, call.location as number);
+  const close = matchingParen(tokens, qualifiedNameEnd(tokens, first) + 1);
+  if (!array || tokens[first - 1]?.text !== '(' || tokens[close + 1]?.text !== ')' || tokens[close + 2]?.text !== '.') return undefined;
+  const end = tokens[close + 3]!.end;
+  return {
+    start: tokens[first - 1]!.start,
+    end,
+    build: (render) => {
+      const a = render(array[0], array[1]);
+      return field === 'n' ? `unnest(generate_series(1, len(${a})))` : `unnest(${a})`;
+    },
+  };
 }
 
 /** DuckDB types for the PostgreSQL catalog types it does not have. */

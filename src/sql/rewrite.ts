@@ -1,6 +1,6 @@
 import type { ScanToken } from 'libpg-query';
 import { SqlError, SqlState } from '../errors.js';
-import { castEdit, collateEdit, currentSchemas, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
+import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -8,6 +8,8 @@ import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 export type RewriteContext = {
   /** A session setting's current value, undefined when unknown. */
   setting(name: string): string | undefined;
+  /** set_config(): changes a session setting (throws SqlError as SET would), returns the value it took. */
+  setSetting?(name: string, value: string): string;
   user: string;
   database: string;
   processId: number;
@@ -53,6 +55,11 @@ export function rewriteForDuckDB(
         if (edit) edits.push(edit);
         break;
       }
+      case 'A_Indirection': {
+        const edit = expandArrayFieldEdit(body, lazyTokens());
+        if (edit) edits.push(edit);
+        break;
+      }
       case 'CollateClause': {
         const edit = collateEdit(body, lazyTokens());
         if (edit) edits.push(edit);
@@ -89,12 +96,14 @@ export function rewriteForDuckDB(
       case 'RangeFunction': {
         const edit = scalarFunctionAliasEdit(body, lazyTokens());
         if (edit) edits.push(edit);
+        else edits.push(...(scalarInFromEdits(body, lazyTokens()) ?? []));
         break;
       }
     }
   });
   if (edits.length === 0) return source.toString('utf8', start, end);
-  edits.sort((a, b) => a.start - b.start || b.end - a.end);
+  // By position; at the same position insertions first, then the widest edit (the others are nested in it).
+  edits.sort((a, b) => a.start - b.start || Number(b.start === b.end) - Number(a.start === a.end) || b.end - a.end);
   const render = (from: number, to: number): string => {
     let out = '';
     let at = from;
@@ -128,6 +137,16 @@ function functionReplacement(call: AstNode, context: RewriteContext): string | u
       return args.length === 0 ? `CAST(${context.processId} AS INTEGER)` : undefined;
     case 'current_schemas':
       return currentSchemas(args);
+    case 'set_config': {
+      // set_config('name', 'value', is_local) with constants: applied as SET would, when the statement is planned.
+      const settingName = args[0]?.A_Const?.sval?.sval as string | undefined;
+      const value = args[1]?.A_Const?.sval?.sval as string | undefined;
+      if (args.length !== 3 || settingName === undefined || value === undefined || !context.setSetting) return undefined;
+      if (settingName.toLowerCase() === 'timezone') {
+        throw new SqlError(SqlState.FeatureNotSupported, 'set_config() cannot change TimeZone', { hint: 'Use SET TimeZone.' });
+      }
+      return quoteLiteral(context.setSetting(settingName, value));
+    }
     case 'current_setting': {
       const settingName = args[0]?.A_Const?.sval?.sval as string | undefined;
       if (settingName === undefined || args.length > 2) return undefined;
@@ -214,6 +233,27 @@ function scalarFunctionAliasEdit(range: AstNode, tokens: ScanToken[]): Edit | un
   const token = tokens[aliasToken];
   if (!token) return undefined;
   return { start: token.end, end: token.end, build: () => `(${token.text})` };
+}
+
+/** Functions returning one value that clients call in FROM, where DuckDB wants a table function. */
+const SCALARS_IN_FROM = new Set(['string_to_array', 'current_schemas', 'regexp_split_to_array', 'array_append', 'array_cat']);
+
+/**
+ * `FROM string_to_array(x, ',') s`: in PostgreSQL a scalar function in FROM
+ * is a one-row relation whose column is named after the alias.
+ */
+function scalarInFromEdits(range: AstNode, tokens: ScanToken[]): Edit[] | undefined {
+  if (range.ordinality || range.functions?.length !== 1 || range.alias?.colnames) return undefined;
+  const call = range.functions[0].List.items[0]?.FuncCall as AstNode | undefined;
+  if (!call || !SCALARS_IN_FROM.has(names(call.funcname).at(-1)!)) return undefined;
+  const callSpan = expressionSpan({ FuncCall: call }, tokens);
+  if (!callSpan) return undefined;
+  const column = (range.alias?.aliasname as string | undefined) ?? names(call.funcname).at(-1)!;
+  const quoted = `"${column.replaceAll('"', '""')}"`;
+  return [
+    { start: callSpan[0], end: callSpan[0], build: () => '(SELECT ' },
+    { start: callSpan[1], end: callSpan[1], build: () => ` AS ${quoted})${range.alias ? '' : ` AS ${quoted}`}` },
+  ];
 }
 
 /**
