@@ -101,6 +101,11 @@ export class Session implements StatementContext {
     const settings = this.settings;
     this.rewrite = {
       setting: (name) => settings.get(name),
+      setSetting: (name, value) => {
+        const canonical = settings.set(name, value);
+        this.settingChanged(settings.displayName(name), canonical);
+        return canonical;
+      },
       user: services.user,
       database: 'arka',
       processId: services.processId,
