@@ -1,0 +1,124 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { open, readFile, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { fsyncDirectory } from './fsync.js';
+import { scanFrame, type Frame } from './frame.js';
+
+const SEGMENT_PATTERN = /^segment_(\d{20})\.arrow$/;
+
+export function segmentName(baseLsn: bigint): string {
+  return `segment_${baseLsn.toString().padStart(20, '0')}.arrow`;
+}
+
+/** Recovery met bytes that are not a torn tail: it stops rather than skip data. */
+export class WalCorruptionError extends Error {
+  constructor(segment: string, offset: number, reason: string) {
+    super(`WAL segment ${segment} is corrupt at byte ${offset}: ${reason}; refusing to start (move the segment aside only if its data may be lost)`);
+    this.name = 'WalCorruptionError';
+  }
+}
+
+type Segment = { name: string; baseLsn: bigint; bytes: number };
+
+/**
+ * The write-ahead log: segment files of CRC-checked frames in `wal/`,
+ * appended and fsynced by one writer. See frame.ts for the layout.
+ */
+export class WriteAheadLog {
+  private handle: FileHandle | undefined;
+  private current: Segment | undefined;
+
+  private constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly segments: Segment[],
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Opens the log, calling `onFrame` for every frame in order. A torn tail (a
+   * crash mid-write) is cut off; corruption anywhere else throws.
+   */
+  static async open(dir: string, segmentBytes: number, log: Logger, onFrame: (frame: Frame) => Promise<void>): Promise<WriteAheadLog> {
+    mkdirSync(dir, { recursive: true });
+    const segments: Segment[] = readdirSync(dir)
+      .map((name) => ({ name, match: SEGMENT_PATTERN.exec(name) }))
+      .filter((entry) => entry.match)
+      .map((entry) => ({ name: entry.name, baseLsn: BigInt(entry.match![1]!), bytes: 0 }))
+      .sort((a, b) => (a.baseLsn < b.baseLsn ? -1 : a.baseLsn > b.baseLsn ? 1 : 0));
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const path = join(dir, segment.name);
+      const bytes = await readFile(path);
+      let offset = 0;
+      while (offset < bytes.length) {
+        const scan = scanFrame(bytes, offset);
+        if (scan.kind === 'frame') {
+          await onFrame(scan.frame);
+          offset = scan.end;
+          continue;
+        }
+        if (scan.kind === 'torn' && i === segments.length - 1) {
+          log.warn({ segment: segment.name, offset, discarded: bytes.length - offset }, 'cutting a torn WAL tail');
+          await truncate(path, offset);
+          const handle = await open(path, 'r+');
+          await handle.sync();
+          await handle.close();
+          break;
+        }
+        throw new WalCorruptionError(segment.name, offset, scan.kind === 'torn' ? 'incomplete frame before the last segment' : scan.reason);
+      }
+      segment.bytes = offset;
+    }
+    return new WriteAheadLog(dir, segmentBytes, segments, log);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  get totalBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
+  }
+
+  /** Appends one encoded frame (not yet durable: call sync). */
+  async append(frame: Buffer, firstLsn: bigint): Promise<void> {
+    if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
+    const current = this.current!;
+    let written = 0;
+    while (written < frame.length) {
+      const { bytesWritten } = await this.handle!.write(frame, written, frame.length - written, current.bytes + written);
+      written += bytesWritten;
+    }
+    current.bytes += frame.length;
+  }
+
+  /** Makes everything appended durable. */
+  async sync(): Promise<void> {
+    await this.handle?.datasync();
+  }
+
+  private async rotate(baseLsn: bigint): Promise<void> {
+    await this.handle?.close();
+    const last = this.segments[this.segments.length - 1];
+    if (!this.current && last && last.bytes < this.segmentBytes) {
+      // Reopen the segment recovery ended in.
+      this.current = last;
+    } else {
+      this.current = { name: segmentName(baseLsn), baseLsn, bytes: 0 };
+      this.segments.push(this.current);
+      this.log.debug({ segment: this.current.name }, 'new WAL segment');
+    }
+    const path = join(this.dir, this.current.name);
+    this.handle = await open(path, this.current.bytes === 0 ? 'w' : 'r+');
+    if (this.current.bytes === 0) await fsyncDirectory(this.dir);
+    this.current.bytes = (await stat(path)).size;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.sync();
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
