@@ -93,6 +93,8 @@ export function functionEdits(call: AstNode, tokens: ScanToken[], context: Catal
     }];
   }
   if (schema !== undefined && schema !== 'pg_catalog') return [];
+  const renamed = RENAMED_FUNCTIONS[name];
+  if (renamed) return [{ ...nameSpan, build: () => renamed }];
   const edits: Edit[] = [];
   if (PG_CATALOG_FUNCTIONS.has(name)) {
     edits.push({ ...nameSpan, build: () => `arka_pg.${name}` });
@@ -142,6 +144,15 @@ export function expandArrayFieldEdit(indirection: AstNode, tokens: ScanToken[]):
     },
   };
 }
+
+/** PostgreSQL functions DuckDB has under another name, same arguments. */
+const RENAMED_FUNCTIONS: Record<string, string> = {
+  json_build_object: 'json_object',
+  jsonb_build_object: 'json_object',
+  json_build_array: 'json_array',
+  jsonb_build_array: 'json_array',
+  btrim: 'trim',
+};
 
 /** DuckDB types for the PostgreSQL catalog types it does not have. */
 const CATALOG_TYPES: Record<string, string> = {
@@ -199,11 +210,13 @@ export function castEdit(cast: AstNode, tokens: ScanToken[], span: (node: AstNod
   switch (type) {
     case 'regclass':
       if (literal !== undefined) return replace(() => `arka_pg.arka_regclass(${quote(literal)})`);
+      if (inner?.ParamRef) return replace((render) => `CAST(arka_pg.arka_regclass(CAST(${renderArg(render)} AS VARCHAR)) AS BIGINT)`);
       return replace((render) => `(${renderArg(render)})`);
     case 'regnamespace':
       if (literal !== undefined) return replace(() => `arka_pg.arka_regnamespace(${quote(literal)})`);
       return replace((render) => `(${renderArg(render)})`);
     case 'regtype': {
+      if (inner?.ParamRef) return replace((render) => `CAST(arka_pg.arka_regtype(CAST(${renderArg(render)} AS VARCHAR)) AS BIGINT)`);
       if (literal === undefined) return replace((render) => `(${renderArg(render)})`);
       const pgType = pgTypeByName(literal);
       if (!pgType) throw new SqlError(SqlState.UndefinedObject, `type "${literal}" does not exist`);

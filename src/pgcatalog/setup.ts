@@ -54,6 +54,20 @@ function duckTypeRows(): [string, number][] {
 
 const typeRows = pgTypeRows();
 
+function typeNameRows(): [string, number][] {
+  const rows = new Map<string, number>();
+  for (const t of typeRows) {
+    rows.set(t.typname, t.oid);
+    const spelled = `${t.formatPrefix}${t.formatSuffix}${t.isArray ? '[]' : ''}`;
+    if (!rows.has(spelled)) rows.set(spelled, t.oid);
+  }
+  for (const [alias, name] of Object.entries({ int: 'int4', float: 'float8', decimal: 'numeric', char: 'bpchar', timestamptz: 'timestamptz' })) {
+    const oid = rows.get(name);
+    if (oid !== undefined) rows.set(alias, oid);
+  }
+  return [...rows.entries()];
+}
+
 const TYPE_VIEWS = [
   valuesView(
     'arka_pg.pg_type',
@@ -79,6 +93,8 @@ const TYPE_VIEWS = [
     typeRows.map((t) => [t.oid, t.formatPrefix, t.formatSuffix, t.modifierStyle, t.isArray, t.typname]),
   ),
   valuesView('arka_pg.arka_duck_types', [['duck_type', 'VARCHAR'], ['oid', 'BIGINT']], duckTypeRows()),
+  // Names ::regtype accepts: typnames and format_type()'s spellings, for names known only at run time.
+  valuesView('arka_pg.arka_type_names', [['name', 'VARCHAR'], ['oid', 'BIGINT']], typeNameRows()),
 ];
 
 /** format_type(oid, typmod) as PostgreSQL writes it. */
@@ -647,6 +663,10 @@ const FUNCTION_MACROS = [
      (SELECT r.relname FROM arka_pg.arka_relations r WHERE r.oid = rel_oid),
      (SELECT c.name FROM arka_pg.arka_catalog_relations c WHERE c.oid = rel_oid),
      CAST(rel_oid AS VARCHAR))`,
+  `CREATE OR REPLACE MACRO arka_pg.arka_regtype(type_name) AS coalesce(
+     (SELECT n.oid FROM arka_pg.arka_type_names n
+      WHERE n.name = regexp_replace(lower(trim(regexp_replace(CAST(type_name AS VARCHAR), '^pg_catalog\\.', ''))), '\\s+', ' ', 'g')),
+     error('42704: type "' || type_name || '" does not exist'))`,
   `CREATE OR REPLACE MACRO arka_pg.arka_regnamespace(nsp_name) AS
      coalesce((SELECT n.oid FROM arka_pg.pg_namespace n WHERE n.nspname = arka_pg.arka_unquote(nsp_name)),
        error('3F000: schema "' || nsp_name || '" does not exist'))`,
