@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import { initParser } from './sql/parse.js';
 import { scramSecret, type ScramSecret } from './session/scram.js';
 import { Session, type SessionLimits } from './session/session.js';
+import { Writer } from './write/writer.js';
 
 export type ServerConfig = {
   host: string;
@@ -43,6 +44,7 @@ export class ArkaServer {
   private constructor(
     readonly config: ServerConfig,
     private readonly engine: Engine,
+    private readonly writer: Writer,
     private readonly scram: ScramSecret | undefined,
     private readonly log: Logger,
   ) {}
@@ -54,7 +56,12 @@ export class ArkaServer {
     await initParser();
     const engineOptions = { dataDir: config.dataDir, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads };
     const engine = await Engine.open(engineOptions, CATALOG_SETUP);
-    const server = new ArkaServer(config, engine, config.password ? scramSecret(config.password) : undefined, log);
+    const writer = await Writer.open(
+      engine,
+      { dataDir: config.dataDir, segmentBytes: 64 * 1024 * 1024, maxQueued: 4096, maxGroup: 256, frameBytes: 8 * 1024 * 1024 },
+      log,
+    );
+    const server = new ArkaServer(config, engine, writer, config.password ? scramSecret(config.password) : undefined, log);
     await server.listen();
     return server;
   }
@@ -83,6 +90,7 @@ export class ArkaServer {
     const secretKey = randomInt(0, 2 ** 31);
     const session = new Session(socket, {
       engine: this.engine,
+      writer: this.writer,
       logger: this.log,
       limits: this.config.limits,
       user: this.config.user,
@@ -121,6 +129,7 @@ export class ArkaServer {
     const deadline = Date.now() + 5000;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await closed;
+    await this.writer.close();
     this.engine.close();
     this.log.info('arka stopped');
   }

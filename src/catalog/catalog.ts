@@ -25,7 +25,26 @@ export const CATALOG_SETUP = [
      schema_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
      ordinal INTEGER NOT NULL, pg_type VARCHAR NOT NULL, pg_typmod INTEGER NOT NULL, is_array BOOLEAN NOT NULL,
      PRIMARY KEY (schema_name, table_name, column_name))`,
+  // The apply records how far it got in the same transaction as the data (invariant 3).
+  `CREATE TABLE IF NOT EXISTS arka_meta.state (id INTEGER PRIMARY KEY, applied_lsn UBIGINT NOT NULL, wal_bytes UBIGINT NOT NULL,
+     wal_segments INTEGER NOT NULL, applied_at TIMESTAMPTZ)`,
+  'INSERT INTO arka_meta.state SELECT 1, 0, 0, 0, NULL WHERE NOT EXISTS (SELECT 1 FROM arka_meta.state)',
+  // The watermarks: the writer applies each commit group before acknowledging
+  // it, so the WAL and DuckDB are at the same LSN and the apply lag is zero.
+  `CREATE OR REPLACE MACRO main.arka_status() AS TABLE
+     SELECT applied_lsn AS wal_lsn, applied_lsn AS duckdb_lsn, CAST(0 AS UBIGINT) AS iceberg_lsn,
+            wal_bytes, wal_segments, CAST(0 AS UBIGINT) AS apply_lag, applied_at
+     FROM arka_meta.state`,
+  // The CDC log of a table: its change records still held (see changesTable).
+  `CREATE OR REPLACE MACRO main.arka_changes(name) AS TABLE
+     SELECT * EXCLUDE (__lsn, __change_type, __timestamp), __lsn, __change_type, __timestamp
+     FROM query_table('arka_meta.changes_' || name)`,
 ];
+
+/** Where a table's change records are kept, queried through arka_changes('<table>'). */
+export function changesTable(name: string): string {
+  return `arka_meta.${quoteIdent(`changes_${name}`)}`;
+}
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -169,6 +188,10 @@ export async function createTable(conn: DuckDBConnection, statement: ParsedState
   for (const sql of sequences) await conn.run(sql);
   const definitions = [...columns.map((c) => c.definition), ...tableConstraints].join(', ');
   await conn.run(`CREATE TABLE ${quoteIdent(schema)}.${quoteIdent(name)} (${definitions})`);
+  const changeColumns = columns.map((c) => `${quoteIdent(c.name)} ${c.type.duckdb}`);
+  await conn.run(
+    `CREATE TABLE ${changesTable(name)} (${[...changeColumns, '__lsn UBIGINT NOT NULL', '__change_type VARCHAR NOT NULL', '__timestamp TIMESTAMPTZ NOT NULL'].join(', ')})`,
+  );
   await conn.run('INSERT INTO arka_meta.tables (schema_name, table_name, kind, primary_key) VALUES ($1, $2, $3, $4::VARCHAR[])', [
     schema,
     name,
@@ -212,6 +235,7 @@ export async function dropTables(conn: DuckDBConnection, statement: ParsedStatem
   }
   for (const { schema, name } of targets) {
     await conn.run(`DROP TABLE ${quoteIdent(schema)}.${quoteIdent(name)}`);
+    await conn.run(`DROP TABLE IF EXISTS ${changesTable(name)}`);
     await conn.run('DELETE FROM arka_meta.tables WHERE schema_name = $1 AND table_name = $2', [schema, name]);
     await conn.run('DELETE FROM arka_meta.columns WHERE schema_name = $1 AND table_name = $2', [schema, name]);
     const sequences = await conn.runAndReadAll(
@@ -271,6 +295,7 @@ export async function alterTable(conn: DuckDBConnection, statement: ParsedStatem
       }
     }
     await conn.run(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(name)} ADD COLUMN ${parts.join(' ')}`);
+    await conn.run(`ALTER TABLE ${changesTable(name)} ADD COLUMN ${quoteIdent(column)} ${type.duckdb}`);
     await recordColumn(conn, schema, name, column, (maxOrdinal ?? 0) + 1, type);
   }
   return { tag: 'ALTER TABLE', notices };

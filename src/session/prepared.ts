@@ -131,6 +131,6 @@ export async function bindPlan(
  * string literal to a number in function arguments, so text that is a number
  * goes in as a number literal (checked by the pattern, never raw text).
  */
-function unknownLiteral(text: string): string {
+export function unknownLiteral(text: string): string {
   return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text) ? text : quoteLiteral(text);
 }

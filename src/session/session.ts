@@ -14,20 +14,25 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
+import { evaluate, returningProbe, type Evaluated } from '../write/dml.js';
+import type { Writer, WriteLease, WriteTransaction } from '../write/writer.js';
+import { quoteLiteral, rewriteForDuckDB } from '../sql/rewrite.js';
 import { fromDuckDBError } from '../engine/errors.js';
 import { SqlError, SqlState } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseStatements, type ParsedStatement } from '../sql/parse.js';
 import type { RewriteContext } from '../sql/rewrite.js';
-import { duckTypeOfOid } from '../types/mapping.js';
+import { duckTypeOfOid, pgOidOf } from '../types/mapping.js';
+import { PgOid } from '../types/pg-types.js';
 import { decodeParameter } from '../types/params.js';
-import { bindPlan, preparePlan, type PreparedQuery } from './prepared.js';
+import { bindPlan, preparePlan, unknownLiteral, type PreparedQuery } from './prepared.js';
 import { fieldDescriptions, formatsFor, ResultCursor } from './result-cursor.js';
-import { DuckDBRowSource, type Column } from './row-source.js';
+import { ArrayRowSource, DuckDBRowSource, type Column } from './row-source.js';
 import { ScramExchange, ScramProtocolError, type ScramSecret } from './scram.js';
 import { SessionSettings, VERSION_STRING } from './settings.js';
 import {
   explainRows,
+  isDdl,
   planStatement,
   resultColumns,
   rollbackQuietly,
@@ -53,6 +58,7 @@ export type SessionLimits = {
 /** What a session needs from the server. */
 export type SessionServices = {
   engine: Engine;
+  writer: Writer;
   logger: Logger;
   limits: SessionLimits;
   /** The configured user and SCRAM secret; no secret means trust. */
@@ -66,7 +72,7 @@ export type SessionServices = {
   admit(): SqlError | undefined;
 };
 
-type Statement = { name: string; sql: string; plan: Plan; paramOids: number[]; query?: PreparedQuery };
+type Statement = { name: string; sql: string; plan: Plan; paramOids: number[]; query?: PreparedQuery; paramTypes?: (DuckDBType | undefined)[]; returning?: Column[] };
 type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outcome?: Outcome; formats: FormatCode[]; bind: Bind };
 
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
@@ -113,9 +119,118 @@ export class Session implements StatementContext {
     };
   }
 
+  /** The connection statements run on: the writer's while this session holds it (its transaction wrote). */
   get conn(): DuckDBConnection {
+    if (this.lease) return this.lease.conn;
     if (!this.connection) throw new SqlError(SqlState.InternalError, 'session has no database connection');
     return this.connection;
+  }
+
+  // ---- transactions and writes -------------------------------------------
+
+  private lease: WriteLease | undefined;
+
+  async beginTransaction(): Promise<void> {
+    await this.connection!.run('BEGIN TRANSACTION');
+    this.txStatus = 'T';
+  }
+
+  async commitTransaction(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    this.portals.clear();
+    try {
+      if (lease) await lease.commit();
+    } catch (error) {
+      this.txStatus = 'I';
+      await rollbackQuietly(this.connection!);
+      throw error;
+    } finally {
+      lease?.release();
+    }
+    await rollbackQuietly(this.connection!); // the read snapshot; it wrote nothing
+    this.txStatus = 'I';
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    this.portals.clear();
+    if (lease) {
+      await lease.rollback();
+      lease.release();
+    }
+    await rollbackQuietly(this.connection!);
+    this.txStatus = 'I';
+  }
+
+  /** Inside a transaction, the first write (or DDL) takes the writer for the rest of it. */
+  private async transactionLease(): Promise<WriteLease> {
+    if (!this.lease) {
+      await this.detachPortals();
+      const lease = await this.services.writer.acquire(Number(this.settings.get('lock_timeout')));
+      try {
+        await lease.begin();
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+      this.lease = lease;
+    }
+    return this.lease;
+  }
+
+  /** Runs DDL with the writer leased: in the transaction's lease, or one of its own. */
+  private async runDdl(statement: ParsedStatement): Promise<Outcome> {
+    if (this.txStatus !== 'I') {
+      const lease = await this.transactionLease();
+      const outcome = await runUtility(statement, this);
+      lease.invalidateTables();
+      return outcome;
+    }
+    await this.detachPortals();
+    const lease = await this.services.writer.acquire(Number(this.settings.get('lock_timeout')));
+    this.lease = lease;
+    try {
+      return await runUtility(statement, this);
+    } finally {
+      lease.invalidateTables();
+      this.lease = undefined;
+      lease.release();
+    }
+  }
+
+  /** INSERT / UPDATE / DELETE: in the transaction's lease, or an autocommit commit group. */
+  private async runWrite(statement: ParsedStatement, parameterText?: (n: number) => string | undefined): Promise<Outcome> {
+    const run = async (tx: WriteTransaction): Promise<Evaluated> => {
+      const evaluated = await evaluate(tx.context(this.rewrite, parameterText), statement);
+      await tx.apply(evaluated);
+      return evaluated;
+    };
+    const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
+    const returned = evaluated.returning;
+    if (!returned) return { kind: 'command', tag: evaluated.tag };
+    return {
+      kind: 'rows',
+      columns: resultColumns(returned.names, returned.types, undefined),
+      source: new ArrayRowSource(returned.rows),
+      tag: () => evaluated.tag,
+    };
+  }
+
+  /** A Bind's parameters as SQL literals of their types, for a write statement. */
+  private parameterLiterals(statement: Statement, bind: Bind): (n: number) => string | undefined {
+    const { values, texts } = this.parameterValues(statement, bind);
+    const types = statement.paramTypes ?? [];
+    return (n) => {
+      const i = n - 1;
+      if (i < 0 || i >= values.length) return undefined;
+      const value = values[i];
+      if (value === null || value === undefined) return 'NULL';
+      const type = types[i];
+      const text = texts[i] ?? String(value);
+      return type ? `CAST(${quoteLiteral(text)} AS ${type.toString()})` : unknownLiteral(text);
+    };
   }
 
   /** Serves the connection until it closes. */
@@ -193,7 +308,7 @@ export class Session implements StatementContext {
 
   private async release(): Promise<void> {
     if (!this.connection) return;
-    if (this.txStatus !== 'I') await rollbackQuietly(this.connection);
+    if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
     this.connection = undefined;
   }
@@ -465,7 +580,7 @@ export class Session implements StatementContext {
   private async runStatements(statements: ParsedStatement[]): Promise<void> {
     const implicit =
       statements.length > 1 && this.txStatus === 'I' && !statements.some((s) => s.type === 'TransactionStmt');
-    if (implicit) await this.conn.run('BEGIN TRANSACTION');
+    if (implicit) await this.beginTransaction();
     try {
       for (const statement of statements) {
         this.guardFailedTransaction(statement);
@@ -480,9 +595,9 @@ export class Session implements StatementContext {
         await this.withStatement(() => cursor.write(this.out, 0, this.hooks));
         this.out.commandComplete(outcome.tag(cursor.rowsSent));
       }
-      if (implicit) await this.conn.run('COMMIT');
+      if (implicit) await this.commitTransaction();
     } catch (error) {
-      if (implicit) await rollbackQuietly(this.conn);
+      if (implicit) await this.rollbackTransaction();
       throw error;
     }
   }
@@ -530,7 +645,8 @@ export class Session implements StatementContext {
   private async start(plan: Plan, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
     await this.detachPortals();
     if (plan.kind === 'empty') return { kind: 'command', tag: '' };
-    if (plan.kind === 'utility') return runUtility(plan.statement, this);
+    if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
+    if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.explain) return explainRows(this.conn, plan.sql);
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
@@ -553,6 +669,8 @@ export class Session implements StatementContext {
       await this.detachPortals();
       entry.query = await preparePlan(this.conn, plan, message.parameterTypes, this.rewrite);
       entry.paramOids = entry.query.paramOids;
+    } else if (plan.kind === 'write') {
+      await this.prepareWrite(entry, plan.statement, message.parameterTypes);
     } else {
       entry.paramOids = [...message.parameterTypes];
     }
@@ -560,6 +678,35 @@ export class Session implements StatementContext {
     previous?.query?.prepared?.destroySync();
     this.statements.set(message.name, entry);
     this.out.parseComplete();
+  }
+
+  /** Parameter types (DuckDB infers them from the target table) and RETURNING columns of a write. */
+  private async prepareWrite(entry: Statement, statement: ParsedStatement, declared: readonly number[]): Promise<void> {
+    await this.detachPortals();
+    const prepared = await this.conn.prepare(rewriteForDuckDB(statement, this.rewrite));
+    try {
+      const count = Math.max(prepared.parameterCount, declared.length);
+      entry.paramTypes = [];
+      for (let i = 0; i < count; i++) {
+        let type: DuckDBType | undefined = declared[i] ? duckTypeOfOid(declared[i]!) : undefined;
+        if (!type && i < prepared.parameterCount) {
+          try {
+            type = prepared.parameterType(i + 1);
+          } catch {
+            type = undefined; // unknown until a value comes: spliced as PostgreSQL's unknown literal
+          }
+        }
+        entry.paramTypes.push(type);
+        entry.paramOids.push(declared[i] || (type ? pgOidOf(type) : PgOid.text));
+      }
+    } finally {
+      prepared.destroySync();
+    }
+    const probe = returningProbe(statement, this.rewrite);
+    if (probe) {
+      const reader = await this.conn.runAndReadAll(probe);
+      entry.returning = resultColumns(reader.columnNames(), reader.columnTypes(), undefined);
+    }
   }
 
   private async bind(message: Bind): Promise<void> {
@@ -611,6 +758,7 @@ export class Session implements StatementContext {
     const plan = statement.plan;
     if (plan.kind === 'query') return statement.query!.columns;
     if (plan.kind === 'utility') return utilityColumns(plan.statement, this.settings);
+    if (plan.kind === 'write') return statement.returning;
     return undefined;
   }
 
@@ -639,9 +787,11 @@ export class Session implements StatementContext {
       this.out.emptyQueryResponse();
       return;
     }
-    if (plan.kind === 'utility' || plan.explain) {
-      if (plan.kind === 'utility') this.guardFailedTransaction(plan.statement);
-      portal.outcome ??= await this.withStatement(() => this.start(plan, undefined));
+    if (plan.kind === 'utility' || plan.kind === 'write' || plan.explain) {
+      this.guardFailedTransaction(plan.statement);
+      portal.outcome ??= await this.withStatement(() =>
+        plan.kind === 'write' ? this.runWrite(plan.statement, this.parameterLiterals(portal.statement, portal.bind)) : this.start(plan, undefined),
+      );
       if (portal.outcome.kind === 'command') {
         this.out.commandComplete(portal.outcome.tag);
         return;

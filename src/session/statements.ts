@@ -18,6 +18,10 @@ export interface StatementContext {
   settingChanged(name: string, value: string): void;
   /** DISCARD ALL / DEALLOCATE: drop prepared statements and portals. */
   deallocate(name: string | null): void;
+  /** Transaction control: the session owns the DuckDB and writer transactions. */
+  beginTransaction(): Promise<void>;
+  commitTransaction(): Promise<void>;
+  rollbackTransaction(): Promise<void>;
 }
 
 /** How a statement is run, decided once when it is parsed. */
@@ -26,7 +30,9 @@ export type Plan =
   /** Runs on DuckDB and returns rows: SELECT, VALUES, TABLE, WITH, EXPLAIN. */
   | { kind: 'query'; statement: ParsedStatement; sql: string; targets: (OutputTarget | null)[] | undefined; explain: boolean }
   /** Run by Arka: SET, SHOW, transaction control, DDL. */
-  | { kind: 'utility'; statement: ParsedStatement };
+  | { kind: 'utility'; statement: ParsedStatement }
+  /** INSERT, UPDATE, DELETE: through the writer, the WAL and the apply. */
+  | { kind: 'write'; statement: ParsedStatement };
 
 /** The result of running a statement. */
 export type Outcome =
@@ -34,9 +40,6 @@ export type Outcome =
   | { kind: 'command'; tag: string };
 
 const WRITE_STATEMENTS: Record<string, string> = {
-  InsertStmt: 'INSERT',
-  UpdateStmt: 'UPDATE',
-  DeleteStmt: 'DELETE',
   MergeStmt: 'MERGE',
   CopyStmt: 'COPY',
 };
@@ -67,10 +70,9 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
     return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), targets: undefined, explain: true };
   }
   if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
+  if (type === 'InsertStmt' || type === 'UpdateStmt' || type === 'DeleteStmt') return { kind: 'write', statement };
   const write = WRITE_STATEMENTS[type];
-  if (write) {
-    throw notSupported(`${write} is not supported yet`, 'Arka accepts writes once the durable write path lands; reads, DDL and SET work now.');
-  }
+  if (write) throw notSupported(`${write} is not supported`);
   throw notSupported(`${type.replace(/Stmt$/, '')} statements are not supported`);
 }
 
@@ -277,8 +279,7 @@ async function transaction(ast: any, context: StatementContext): Promise<string>
         context.notice('there is already a transaction in progress', 'WARNING', SqlState.ActiveSqlTransaction);
         return 'BEGIN';
       }
-      await context.conn.run('BEGIN TRANSACTION');
-      context.txStatus = 'T';
+      await context.beginTransaction();
       return 'BEGIN';
     case 'TRANS_STMT_COMMIT':
       if (context.txStatus === 'I') {
@@ -286,27 +287,26 @@ async function transaction(ast: any, context: StatementContext): Promise<string>
         return 'COMMIT';
       }
       if (context.txStatus === 'E') {
-        await rollbackQuietly(context.conn);
-        context.txStatus = 'I';
+        await context.rollbackTransaction();
         return 'ROLLBACK';
       }
-      try {
-        await context.conn.run('COMMIT');
-      } finally {
-        context.txStatus = 'I';
-      }
+      await context.commitTransaction();
       return 'COMMIT';
     case 'TRANS_STMT_ROLLBACK':
       if (context.txStatus === 'I') {
         context.notice('there is no transaction in progress', 'WARNING', SqlState.NoActiveSqlTransaction);
         return 'ROLLBACK';
       }
-      await rollbackQuietly(context.conn);
-      context.txStatus = 'I';
+      await context.rollbackTransaction();
       return 'ROLLBACK';
     default:
       throw notSupported(`${String(ast.kind).replace('TRANS_STMT_', '')} is not supported`, 'Savepoints and two-phase commit are not available.');
   }
+}
+
+/** Statements that change the catalog run with the writer leased, so they never interleave with a commit group. */
+export function isDdl(statement: ParsedStatement): boolean {
+  return ['CreateStmt', 'DropStmt', 'AlterTableStmt', 'ViewStmt', 'CheckPointStmt'].includes(statement.type);
 }
 
 /** DuckDB may already have ended a failed transaction; either way none remains. */

@@ -10,7 +10,6 @@ export type WalColumn = { name: string; kind: WalColumnKind };
 
 /** The changes of one table in one frame, column-major. */
 export type ChangeBatch = {
-  tableId: number;
   table: string;
   columns: WalColumn[];
   /** One array per column: numbers, bigints, booleans, strings, timestamp micros as bigint; null for NULL. */
@@ -69,7 +68,7 @@ export function encodeChangeBatch(batch: ChangeBatch): Uint8Array {
     vectorFromArray(batch.changeTypes, new Utf8()),
     timestampVector(batch.timestamps),
   );
-  const schema = new Schema(fields, new Map([['arka.table', batch.table], ['arka.table_id', String(batch.tableId)]]));
+  const schema = new Schema(fields, new Map([['arka.table', batch.table]]));
   const data = makeData({ type: new Struct(fields), length, nullCount: 0, children: vectors.map((v) => v.data[0]!) });
   return tableToIPC(new Table(schema, [new RecordBatch(schema, data)]), 'stream');
 }
@@ -78,8 +77,7 @@ export function decodeChangeBatch(bytes: Uint8Array): ChangeBatch {
   const table = tableFromIPC(bytes);
   const metadata = table.schema.metadata;
   const tableName = metadata.get('arka.table');
-  const tableId = Number(metadata.get('arka.table_id'));
-  if (tableName === undefined || !Number.isInteger(tableId)) throw new Error('WAL batch without its table');
+  if (tableName === undefined) throw new Error('WAL batch without its table');
   const userFields = table.schema.fields.filter((f) => !f.name.startsWith('__'));
   const columns: WalColumn[] = userFields.map((f) => {
     const kind = f.metadata.get('arka.kind');
@@ -92,7 +90,7 @@ export function decodeChangeBatch(bytes: Uint8Array): ChangeBatch {
   const lsns = [...table.getChild('__lsn')!].map((v) => BigInt(v as bigint));
   const changeTypes = [...table.getChild('__change_type')!] as string[];
   const timestamps = timestampValues(table.getChild('__timestamp')!) as bigint[];
-  return { tableId, table: tableName, columns, values, lsns, changeTypes, timestamps };
+  return { table: tableName, columns, values, lsns, changeTypes, timestamps };
 }
 
 /** Timestamps are built from their int64 microseconds: going through JS numbers (milliseconds) would round them. */

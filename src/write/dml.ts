@@ -1,0 +1,390 @@
+import type { ScanToken } from 'libpg-query';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { quoteIdent } from '../catalog/catalog.js';
+import { SqlError, SqlState, notSupported } from '../errors.js';
+import { expressionSpan, tokenIndexAt } from '../sql/ast.js';
+import { parseStatements, tokensOf, type AstNode, type ParsedStatement } from '../sql/parse.js';
+import { rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
+import type { WriteColumn, WriteTable } from './tables.js';
+
+/** What evaluation needs from the writer. */
+export interface EvaluationContext {
+  readonly conn: DuckDBConnection;
+  readonly rewrite: RewriteContext;
+  table(schema: string, name: string): Promise<WriteTable>;
+  /** Reserves `count` consecutive LSNs and returns the first. */
+  reserveLsns(count: number): bigint;
+  /** Microseconds since the epoch, the records' __timestamp. */
+  readonly timestampMicros: bigint;
+  /** The SQL literal for parameter `$n` (extended protocol); parameters are spliced in, typed. */
+  readonly parameterText?: (n: number) => string | undefined;
+}
+
+/**
+ * A statement's change records, staged in the DuckDB temp table STAGE (user
+ * columns, __lsn, __change_type, __timestamp), ready to apply.
+ */
+export type Evaluated = {
+  table: WriteTable;
+  records: number;
+  /** The count in the command tag. */
+  affected: number;
+  tag: string;
+  returning?: { names: string[]; types: DuckDBType[]; rows: DuckDBValue[][] };
+};
+
+export const STAGE = '__arka_stage';
+const NEW_ROWS = '__arka_new';
+const CHANGED = '__arka_changed';
+
+/** PostgreSQL-syntax SQL built from pieces of the client's statement, rewritten for DuckDB like any query. */
+function duckdbSql(postgresSql: string, context: EvaluationContext): string {
+  const [statement] = parseStatements(postgresSql);
+  if (!statement) throw new SqlError(SqlState.InternalError, 'empty synthesized statement');
+  return rewriteForDuckDB(statement, context.rewrite, context.parameterText);
+}
+
+/** A query's rows into a (new) temp table; the query is PostgreSQL SQL made of the client's pieces. */
+async function intoTempTable(context: EvaluationContext, table: string, postgresSelect: string): Promise<void> {
+  await context.conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${duckdbSql(postgresSelect, context)}`);
+}
+
+/** The source text of the statement's bytes [start, end). */
+function text(statement: ParsedStatement, start: number, end: number): string {
+  return statement.source.toString('utf8', start, end);
+}
+
+function spanText(statement: ParsedStatement, node: unknown, tokens: ScanToken[]): string {
+  const span = expressionSpan(node, tokens);
+  if (!span) throw new SqlError(SqlState.SyntaxError, 'could not read an expression of the statement');
+  return text(statement, span[0], span[1]);
+}
+
+/** Index of the first token at bracket depth 0 whose text (lower case) is one of `words`, at or after `from`. */
+function topLevelKeyword(tokens: ScanToken[], from: number, words: readonly string[]): number {
+  let depth = 0;
+  for (let i = from; i < tokens.length; i++) {
+    const t = tokens[i]!.text;
+    if (t === '(' || t === '[') depth++;
+    else if (t === ')' || t === ']') depth--;
+    else if (depth === 0 && words.includes(t.toLowerCase())) return i;
+  }
+  return -1;
+}
+
+function relationOf(node: AstNode): { schema: string; name: string; alias: string | undefined } {
+  const schema = (node.schemaname as string | undefined) ?? 'public';
+  if (schema !== 'public') throw new SqlError(SqlState.InvalidSchemaName, `schema "${schema}" does not exist`);
+  return { schema, name: node.relname as string, alias: node.alias?.aliasname as string | undefined };
+}
+
+const columnList = (columns: readonly WriteColumn[], prefix = ''): string =>
+  columns.map((c) => `${prefix}${quoteIdent(c.name)}`).join(', ');
+
+function keyColumns(table: WriteTable): WriteColumn[] {
+  return table.primaryKey.map((key) => table.columns.find((c) => c.name === key)!);
+}
+
+function requirePrimaryKey(table: WriteTable, verb: string): void {
+  if (table.kind === 'append_only') {
+    throw notSupported(`${verb} is not supported on append-only table "${table.name}"`, 'Declare a PRIMARY KEY on the table to allow UPDATE and DELETE.');
+  }
+}
+
+/** 23502 for the first NULL in a NOT NULL column among `rows` (a temp table with the table's columns). */
+async function checkNotNull(conn: DuckDBConnection, table: WriteTable, rows: string, prefix = ''): Promise<void> {
+  const required = table.columns.filter((c) => c.notNull);
+  if (required.length === 0) return;
+  const probe = required.map((c) => `bool_or(${quoteIdent(prefix + c.name)} IS NULL)`).join(', ');
+  const found = (await conn.runAndReadAll(`SELECT ${probe} FROM ${rows}`)).getRowsJS()[0]!;
+  const index = found.findIndex((v) => v === true);
+  if (index >= 0) {
+    throw new SqlError(SqlState.NotNullViolation, `null value in column "${required[index]!.name}" of relation "${table.name}" violates not-null constraint`, {
+      table: table.name,
+      column: required[index]!.name,
+    });
+  }
+}
+
+function uniqueViolation(table: WriteTable, key: unknown[]): SqlError {
+  return new SqlError(SqlState.UniqueViolation, `duplicate key value violates unique constraint "${table.name}_pkey"`, {
+    detail: `Key (${table.primaryKey.join(', ')})=(${key.map(String).join(', ')}) already exists.`,
+    table: table.name,
+    constraint: `${table.name}_pkey`,
+  });
+}
+
+/** The key equality `a.k = b.k AND …`. */
+function keyJoin(table: WriteTable, left: string, right: string, rightPrefix = ''): string {
+  return keyColumns(table)
+    .map((c) => `${left}.${quoteIdent(c.name)} = ${right}.${quoteIdent(rightPrefix + c.name)}`)
+    .join(' AND ');
+}
+
+/**
+ * Builds STAGE from inserted rows (NEW_ROWS, in rowid order) and old/new row
+ * pairs (CHANGED, columns __o_x and __n_x), numbering records with LSNs.
+ */
+async function stage(
+  context: EvaluationContext,
+  table: WriteTable,
+  parts: { inserts?: string; changes?: 'update' | 'delete' },
+): Promise<number> {
+  const conn = context.conn;
+  const cols = table.columns;
+  const count = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRowsJS()[0]![0]);
+  const inserts = parts.inserts ? await count(`SELECT count(*) FROM ${parts.inserts}`) : 0;
+  const changed = parts.changes ? await count(`SELECT count(*) FROM ${CHANGED}`) : 0;
+  const records = inserts + changed * (parts.changes === 'update' ? 2 : 1);
+  const base = records > 0 ? context.reserveLsns(records) : 0n;
+  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const selects: string[] = [];
+  if (inserts > 0) {
+    selects.push(
+      `SELECT ${columnList(cols)}, CAST(${base} + row_number() OVER (ORDER BY rowid) - 1 AS UBIGINT) AS __lsn, 'INSERT' AS __change_type, ${ts} AS __timestamp FROM ${parts.inserts}`,
+    );
+  }
+  if (changed > 0) {
+    const first = base + BigInt(inserts);
+    const as = (prefix: string) => cols.map((c) => `${quoteIdent(prefix + c.name)} AS ${quoteIdent(c.name)}`).join(', ');
+    if (parts.changes === 'update') {
+      selects.push(
+        `SELECT ${as('__o_')}, CAST(${first} + 2 * (row_number() OVER (ORDER BY rowid) - 1) AS UBIGINT), 'UPDATE_BEFORE', ${ts} FROM ${CHANGED}`,
+        `SELECT ${as('__n_')}, CAST(${first} + 2 * (row_number() OVER (ORDER BY rowid) - 1) + 1 AS UBIGINT), 'UPDATE_AFTER', ${ts} FROM ${CHANGED}`,
+      );
+    } else {
+      selects.push(`SELECT ${as('__o_')}, CAST(${first} + row_number() OVER (ORDER BY rowid) - 1 AS UBIGINT), 'DELETE', ${ts} FROM ${CHANGED}`);
+    }
+  }
+  const empty = `SELECT ${columnList(cols)}, CAST(0 AS UBIGINT) AS __lsn, '' AS __change_type, ${ts} AS __timestamp FROM ${table.qualified} WHERE false`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${STAGE} AS ${[empty, ...selects].join(' UNION ALL ')}`);
+  return records;
+}
+
+/** RETURNING: the client's expressions over the rows the statement produced (or removed). */
+async function returning(
+  context: EvaluationContext,
+  statement: ParsedStatement,
+  tokens: ScanToken[],
+  table: WriteTable,
+  alias: string | undefined,
+  changeTypes: readonly string[],
+): Promise<Evaluated['returning']> {
+  const list = statement.ast.returningClause?.exprs as AstNode[] | undefined;
+  if (!list || list.length === 0) return undefined;
+  const at = topLevelKeyword(tokens, 0, ['returning']);
+  const itemsText = text(statement, tokens[at + 1]!.start, statement.end);
+  const types = changeTypes.map((t) => `'${t}'`).join(', ');
+  const source = `(SELECT ${columnList(table.columns)} FROM ${STAGE} WHERE __change_type IN (${types}) ORDER BY __lsn) AS ${quoteIdent(alias ?? table.name)}`;
+  const reader = await context.conn.runAndReadAll(duckdbSql(`SELECT ${itemsText} FROM ${source}`, context));
+  return { names: reader.columnNames(), types: reader.columnTypes(), rows: reader.getRows() };
+}
+
+export async function evaluateInsert(context: EvaluationContext, statement: ParsedStatement): Promise<Evaluated> {
+  const ast = statement.ast;
+  const { schema, name, alias } = relationOf(ast.relation);
+  const table = await context.table(schema, name);
+  const conn = context.conn;
+  const tokens = tokensOf(statement.source, statement.start, statement.end);
+
+  // The rows as the client wrote them, inserted into a scratch table shaped like the target.
+  const scratch = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${NEW_ROWS} (${scratch.join(', ')})`);
+  const relationToken = tokenIndexAt(tokens, ast.relation.location as number);
+  let afterRelation = relationToken + 1;
+  while (tokens[afterRelation]?.text === '.') afterRelation += 2;
+  if (alias) afterRelation += tokens[afterRelation]?.text.toLowerCase() === 'as' ? 2 : 1;
+  const tailEnd = [topLevelKeyword(tokens, afterRelation, ['on']), topLevelKeyword(tokens, afterRelation, ['returning'])]
+    .filter((i) => i >= 0)
+    .reduce((min, i) => Math.min(min, i), tokens.length);
+  const body = text(statement, tokens[afterRelation]!.start, tailEnd < tokens.length ? tokens[tailEnd]!.start : statement.end);
+  await conn.run(duckdbSql(`INSERT INTO ${NEW_ROWS} ${body}`, context));
+  await checkNotNull(conn, table, NEW_ROWS);
+
+  let changes: 'update' | undefined;
+  let updated = 0;
+  if (table.kind === 'primary_key') {
+    const conflict = ast.onConflictClause as AstNode | undefined;
+    const keys = columnList(keyColumns(table));
+    if (conflict) {
+      const target = (conflict.infer?.indexElems as AstNode[] | undefined)?.map((e) => e.IndexElem.name as string);
+      if (target && [...target].sort().join() !== [...table.primaryKey].sort().join()) {
+        throw new SqlError(SqlState.InvalidColumnReference, 'there is no unique or exclusion constraint matching the ON CONFLICT specification');
+      }
+    }
+    if (conflict?.action === 'ONCONFLICT_UPDATE') {
+      const twice = await conn.runAndReadAll(`SELECT 1 FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
+      if (twice.currentRowCount > 0) {
+        throw new SqlError('21000', 'ON CONFLICT DO UPDATE command cannot affect row a second time', {
+          hint: 'Ensure that no rows proposed for insertion within the same command have duplicate constrained values.',
+        });
+      }
+      const self = alias ?? table.name;
+      const assignments = new Map<string, string>();
+      for (const item of conflict.targetList as AstNode[]) {
+        const res = item.ResTarget;
+        if (!res.name || res.indirection) throw notSupported('this form of ON CONFLICT DO UPDATE SET is not supported');
+        const column = table.columns.find((c) => c.name === res.name);
+        if (!column) throw new SqlError(SqlState.UndefinedColumn, `column "${res.name}" of relation "${table.name}" does not exist`);
+        assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : spanText(statement, res.val, tokens));
+      }
+      const where = conflict.whereClause ? ` WHERE ${spanText(statement, conflict.whereClause, tokens)}` : '';
+      const select = table.columns
+        .map((c) => `${quoteIdent(self)}.${quoteIdent(c.name)} AS ${quoteIdent(`__o_${c.name}`)}, CAST((${assignments.get(c.name) ?? `${quoteIdent(self)}.${quoteIdent(c.name)}`}) AS ${c.type}) AS ${quoteIdent(`__n_${c.name}`)}`)
+        .join(', ');
+      const from = `${table.qualified} AS ${quoteIdent(self)} JOIN ${NEW_ROWS} AS excluded ON ${keyJoin(table, quoteIdent(self), 'excluded')}`;
+      await intoTempTable(context, CHANGED, `SELECT ${select} FROM ${from}${where}`);
+      await checkNotNull(conn, table, CHANGED, '__n_');
+      await conn.run(`DELETE FROM ${NEW_ROWS} AS n USING ${table.qualified} AS t WHERE ${keyJoin(table, 't', 'n')}`);
+      await checkKeyChange(conn, table);
+      updated = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${CHANGED}`)).getRowsJS()[0]![0]);
+      changes = 'update';
+    } else if (conflict?.action === 'ONCONFLICT_NOTHING') {
+      await conn.run(`DELETE FROM ${NEW_ROWS} AS n USING ${table.qualified} AS t WHERE ${keyJoin(table, 't', 'n')}`);
+      await conn.run(`DELETE FROM ${NEW_ROWS} WHERE rowid NOT IN (SELECT min(rowid) FROM ${NEW_ROWS} GROUP BY ${keys})`);
+    } else {
+      const duplicate = await conn.runAndReadAll(
+        `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
+         UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
+         LIMIT 1`,
+      );
+      const key = duplicate.getRowsJS()[0];
+      if (key) throw uniqueViolation(table, key);
+    }
+  } else if (ast.onConflictClause) {
+    throw notSupported(`ON CONFLICT is not supported on append-only table "${table.name}"`, 'Declare a PRIMARY KEY on the table.');
+  }
+
+  const inserted = Number((await conn.runAndReadAll(`SELECT count(*) FROM ${NEW_ROWS}`)).getRowsJS()[0]![0]);
+  const records = await stage(context, table, { inserts: NEW_ROWS, changes });
+  const affected = inserted + updated;
+  return {
+    table,
+    records,
+    affected,
+    tag: `INSERT 0 ${affected}`,
+    returning: await returning(context, statement, tokens, table, alias, ['INSERT', 'UPDATE_AFTER']),
+  };
+}
+
+/** After an UPDATE's new values are in CHANGED: a changed key must stay unique. */
+async function checkKeyChange(conn: DuckDBConnection, table: WriteTable): Promise<void> {
+  const newKeys = keyColumns(table).map((c) => quoteIdent(`__n_${c.name}`)).join(', ');
+  const clash = await conn.runAndReadAll(
+    `SELECT ${newKeys} FROM ${CHANGED} GROUP BY ${newKeys} HAVING count(*) > 1
+     UNION ALL (SELECT ${keyColumns(table).map((c) => `c.${quoteIdent(`__n_${c.name}`)}`).join(', ')} FROM ${CHANGED} AS c
+       JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'c', '__n_')}
+       WHERE NOT EXISTS (SELECT 1 FROM ${CHANGED} AS o WHERE ${keyJoin(table, 't', 'o', '__o_')}))
+     LIMIT 1`,
+  );
+  const key = clash.getRowsJS()[0];
+  if (key) throw uniqueViolation(table, key);
+}
+
+/** UPDATE and DELETE read the rows they touch with a SELECT built from the statement's own clauses. */
+async function selectTouched(
+  context: EvaluationContext,
+  statement: ParsedStatement,
+  tokens: ScanToken[],
+  table: WriteTable,
+  self: string,
+  newValues: string | undefined,
+  joinKeyword: 'from' | 'using',
+): Promise<void> {
+  const ast = statement.ast;
+  if (ast.whereClause?.CurrentOfExpr) throw notSupported('WHERE CURRENT OF is not supported');
+  const old = table.columns.map((c) => `${quoteIdent(self)}.${quoteIdent(c.name)} AS ${quoteIdent(`__o_${c.name}`)}`).join(', ');
+  const clauseStart = topLevelKeyword(tokens, tokenIndexAt(tokens, ast.relation.location as number), [joinKeyword, 'where', 'returning']);
+  let tail = '';
+  if (clauseStart >= 0 && tokens[clauseStart]!.text.toLowerCase() !== 'returning') {
+    const returningAt = topLevelKeyword(tokens, clauseStart, ['returning']);
+    tail = text(statement, tokens[clauseStart]!.start, returningAt >= 0 ? tokens[returningAt]!.start : statement.end);
+    if (joinKeyword === 'using' && tokens[clauseStart]!.text.toLowerCase() === 'using') tail = `, ${tail.replace(/^using/i, '')}`;
+    else if (joinKeyword === 'from' && tokens[clauseStart]!.text.toLowerCase() === 'from') tail = `, ${tail.replace(/^from/i, '')}`;
+  }
+  const select = `SELECT DISTINCT ON (${keyColumns(table).map((c) => `${quoteIdent(self)}.${quoteIdent(c.name)}`).join(', ')}) ${old}${newValues ? `, ${newValues}` : ''}`;
+  const from = ` FROM ${table.qualified} AS ${quoteIdent(self)} ${tail}`;
+  await intoTempTable(context, CHANGED, `${select}${from}`);
+}
+
+export async function evaluateUpdate(context: EvaluationContext, statement: ParsedStatement): Promise<Evaluated> {
+  const ast = statement.ast;
+  const { schema, name, alias } = relationOf(ast.relation);
+  const table = await context.table(schema, name);
+  requirePrimaryKey(table, 'UPDATE');
+  const tokens = tokensOf(statement.source, statement.start, statement.end);
+  const self = alias ?? table.name;
+  const assignments = new Map<string, string>();
+  for (const item of ast.targetList as AstNode[]) {
+    const res = item.ResTarget;
+    if (!res.name || res.indirection || res.val?.MultiAssignRef) throw notSupported('this form of UPDATE … SET is not supported');
+    const column = table.columns.find((c) => c.name === res.name);
+    if (!column) throw new SqlError(SqlState.UndefinedColumn, `column "${res.name}" of relation "${table.name}" does not exist`);
+    assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : spanText(statement, res.val, tokens));
+  }
+  const newValues = table.columns
+    .map((c) => `CAST((${assignments.get(c.name) ?? `${quoteIdent(self)}.${quoteIdent(c.name)}`}) AS ${c.type}) AS ${quoteIdent(`__n_${c.name}`)}`)
+    .join(', ');
+  await selectTouched(context, statement, tokens, table, self, newValues, 'from');
+  await checkNotNull(context.conn, table, CHANGED, '__n_');
+  if (table.primaryKey.some((key) => assignments.has(key))) await checkKeyChange(context.conn, table);
+  const records = await stage(context, table, { changes: 'update' });
+  const affected = records / 2;
+  return {
+    table,
+    records,
+    affected,
+    tag: `UPDATE ${affected}`,
+    returning: await returning(context, statement, tokens, table, alias, ['UPDATE_AFTER']),
+  };
+}
+
+export async function evaluateDelete(context: EvaluationContext, statement: ParsedStatement): Promise<Evaluated> {
+  const ast = statement.ast;
+  const { schema, name, alias } = relationOf(ast.relation);
+  const table = await context.table(schema, name);
+  requirePrimaryKey(table, 'DELETE');
+  const tokens = tokensOf(statement.source, statement.start, statement.end);
+  await selectTouched(context, statement, tokens, table, alias ?? table.name, undefined, 'using');
+  const records = await stage(context, table, { changes: 'delete' });
+  return {
+    table,
+    records,
+    affected: records,
+    tag: `DELETE ${records}`,
+    returning: await returning(context, statement, tokens, table, alias, ['DELETE']),
+  };
+}
+
+export function evaluate(context: EvaluationContext, statement: ParsedStatement): Promise<Evaluated> {
+  switch (statement.type) {
+    case 'InsertStmt':
+      if (statement.ast.withClause) throw notSupported('WITH … INSERT is not supported');
+      return evaluateInsert(context, statement);
+    case 'UpdateStmt':
+      if (statement.ast.withClause) throw notSupported('WITH … UPDATE is not supported');
+      return evaluateUpdate(context, statement);
+    case 'DeleteStmt':
+      if (statement.ast.withClause) throw notSupported('WITH … DELETE is not supported');
+      return evaluateDelete(context, statement);
+    default:
+      throw notSupported(`${statement.type} is not supported`);
+  }
+}
+
+
+/**
+ * A query with the columns of the statement's RETURNING list (no rows), for
+ * Describe before the statement runs; undefined without RETURNING.
+ */
+export function returningProbe(statement: ParsedStatement, rewrite: RewriteContext): string | undefined {
+  const list = statement.ast.returningClause?.exprs as AstNode[] | undefined;
+  if (!list || list.length === 0) return undefined;
+  const tokens = tokensOf(statement.source, statement.start, statement.end);
+  const at = topLevelKeyword(tokens, 0, ['returning']);
+  const { schema, name, alias } = relationOf(statement.ast.relation);
+  const items = text(statement, tokens[at + 1]!.start, statement.end);
+  const sql = `SELECT ${items} FROM ${quoteIdent(schema)}.${quoteIdent(name)} AS ${quoteIdent(alias ?? name)} WHERE false`;
+  const [probe] = parseStatements(sql);
+  return rewriteForDuckDB(probe!, rewrite, () => 'NULL');
+}

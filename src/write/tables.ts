@@ -1,0 +1,85 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { changesTable, quoteIdent, type TableKind } from '../catalog/catalog.js';
+import { SqlError, SqlState } from '../errors.js';
+import type { WalColumnKind } from '../wal/change-batch.js';
+
+export type WriteColumn = {
+  name: string;
+  /** DuckDB's type, as SQL (e.g. 'INTEGER', 'DECIMAL(12,2)'). */
+  type: string;
+  notNull: boolean;
+  /** The DEFAULT expression as DuckDB stores it, or null. */
+  default: string | null;
+  wal: WalColumnKind;
+};
+
+/** What the write path needs to know about a table. */
+export type WriteTable = {
+  schema: string;
+  name: string;
+  kind: TableKind;
+  primaryKey: string[];
+  columns: WriteColumn[];
+  /** `"public"."users"` */
+  qualified: string;
+  changes: string;
+};
+
+const NATIVE_WAL_KINDS: Record<string, WalColumnKind> = {
+  BOOLEAN: 'bool',
+  TINYINT: 'int8',
+  SMALLINT: 'int16',
+  INTEGER: 'int32',
+  BIGINT: 'int64',
+  FLOAT: 'float32',
+  DOUBLE: 'float64',
+  VARCHAR: 'text',
+  TIMESTAMP: 'timestamp',
+  'TIMESTAMP WITH TIME ZONE': 'timestamp',
+};
+
+/** Reads a table's definition from Arka's catalog and DuckDB's. */
+export async function loadWriteTable(conn: DuckDBConnection, schema: string, name: string): Promise<WriteTable> {
+  const table = await conn.runAndReadAll(
+    'SELECT kind, primary_key FROM arka_meta.tables WHERE schema_name = $1 AND table_name = $2',
+    [schema, name],
+  );
+  const row = table.getRowsJS()[0];
+  if (!row) throw new SqlError(SqlState.UndefinedTable, `relation "${name}" does not exist`);
+  const columns = await conn.runAndReadAll(
+    `SELECT column_name, data_type, NOT is_nullable, column_default FROM duckdb_columns()
+     WHERE schema_name = $1 AND table_name = $2 ORDER BY column_index`,
+    [schema, name],
+  );
+  return {
+    schema,
+    name,
+    kind: row[0] as TableKind,
+    primaryKey: row[1] as string[],
+    columns: columns.getRowsJS().map(([column, type, notNull, dflt]) => ({
+      name: String(column),
+      type: String(type),
+      notNull: notNull === true,
+      default: dflt === null ? null : String(dflt),
+      wal: NATIVE_WAL_KINDS[String(type)] ?? 'text',
+    })),
+    qualified: `${quoteIdent(schema)}.${quoteIdent(name)}`,
+    changes: changesTable(name),
+  };
+}
+
+/** SQL reading a column for the WAL: timestamps as microseconds, non-native kinds as DuckDB's text. */
+export function walReadExpression(column: WriteColumn, source: string): string {
+  const ref = `${source}.${quoteIdent(column.name)}`;
+  if (column.wal === 'timestamp') return `epoch_us(${ref})`;
+  if (column.wal === 'text' && column.type !== 'VARCHAR') return `CAST(${ref} AS VARCHAR)`;
+  return ref;
+}
+
+/** SQL turning a WAL value (staged in the column's WAL form) back into the column's type. */
+export function walRestoreExpression(column: WriteColumn, ref: string): string {
+  if (column.wal === 'timestamp') {
+    return column.type === 'TIMESTAMP' ? `make_timestamp(${ref})` : `(make_timestamp(${ref}) AT TIME ZONE 'UTC')`;
+  }
+  return `CAST(${ref} AS ${column.type})`;
+}
