@@ -144,10 +144,6 @@ describe('server over node-postgres', () => {
     await client.query('DROP TABLE IF EXISTS ddl_t');
   });
 
-  test('writes are refused until the write path exists', async () => {
-    assert.equal(await sqlState(client.query("INSERT INTO users VALUES (1, 'a', 1)")), '0A000');
-  });
-
   test('extended protocol: parameters, named statements, binary results', async () => {
     const typed = await client.query({ text: 'SELECT $1::int + 1 AS n, $2::text AS t, $3::float8 AS f', values: ['41', 'hi', '1.5'] });
     assert.deepEqual(typed.rows, [{ n: '42', t: 'hi', f: '1.5' }]);
