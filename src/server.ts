@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { CATALOG_SETUP } from './catalog/catalog.js';
 import { Engine } from './engine/duckdb.js';
@@ -40,6 +42,7 @@ export class ArkaServer {
   private listener: NetServer | undefined;
   private nextProcessId = 1000;
   private stopping = false;
+  private readonly tempDir: string;
 
   private constructor(
     readonly config: ServerConfig,
@@ -47,7 +50,11 @@ export class ArkaServer {
     private readonly writer: Writer,
     private readonly scram: ScramSecret | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.tempDir = join(config.dataDir, 'tmp');
+    rmSync(this.tempDir, { recursive: true, force: true });
+    mkdirSync(this.tempDir, { recursive: true });
+  }
 
   static async start(config: ServerConfig, log: Logger): Promise<ArkaServer> {
     if (!config.password && !isLoopback(config.host)) {
@@ -91,6 +98,7 @@ export class ArkaServer {
     const session = new Session(socket, {
       engine: this.engine,
       writer: this.writer,
+      tempDir: this.tempDir,
       logger: this.log,
       limits: this.config.limits,
       user: this.config.user,

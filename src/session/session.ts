@@ -14,13 +14,20 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
-import { evaluate, returningProbe, type Evaluated } from '../write/dml.js';
+import { evaluate, evaluateCopy, returningProbe, type Evaluated } from '../write/dml.js';
+import { rm } from 'node:fs/promises';
+import { copyError, receiveCopyData } from '../copy/copy-in.js';
+import { sendCopyOut } from '../copy/copy-out.js';
+import { copyOptions, type CopyOptions } from '../copy/options.js';
+import { quoteIdent } from '../catalog/catalog.js';
+import { matchingParen, names } from '../sql/ast.js';
+import type { OutputTarget } from '../sql/column-names.js';
 import type { Writer, WriteLease, WriteTransaction } from '../write/writer.js';
 import { quoteLiteral, rewriteForDuckDB } from '../sql/rewrite.js';
 import { fromDuckDBError } from '../engine/errors.js';
-import { SqlError, SqlState } from '../errors.js';
+import { SqlError, SqlState, notSupported } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseStatements, type ParsedStatement } from '../sql/parse.js';
+import { parseStatements, tokensOf, type ParsedStatement } from '../sql/parse.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 import { duckTypeOfOid, pgOidOf } from '../types/mapping.js';
 import { PgOid } from '../types/pg-types.js';
@@ -59,6 +66,8 @@ export type SessionLimits = {
 export type SessionServices = {
   engine: Engine;
   writer: Writer;
+  /** Where COPY FROM STDIN stages its data. */
+  tempDir: string;
   logger: Logger;
   limits: SessionLimits;
   /** The configured user and SCRAM secret; no secret means trust. */
@@ -216,6 +225,65 @@ export class Session implements StatementContext {
       source: new ArrayRowSource(returned.rows),
       tag: () => evaluated.tag,
     };
+  }
+
+  private copies = 0;
+
+  /** COPY FROM STDIN (staged on disk, then one write) and COPY TO STDOUT (streamed). */
+  private async runCopy(statement: ParsedStatement): Promise<Outcome> {
+    const ast = statement.ast;
+    if (ast.filename || ast.is_program) {
+      throw notSupported('COPY to or from a file on the server is not supported', 'Use COPY … FROM STDIN or TO STDOUT (psql: \\copy).');
+    }
+    const options = copyOptions(ast.options);
+    if (!ast.is_from) return this.copyOut(statement, options);
+    if (ast.whereClause) throw notSupported('COPY FROM … WHERE is not supported');
+    await this.detachPortals();
+    const io = { out: this.out, flush: () => this.flush(), next: () => this.next(), conn: this.connection!, log: this.log };
+    const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, `copy-${this.services.processId}-${++this.copies}`);
+    try {
+      const run = async (tx: WriteTransaction): Promise<Evaluated> => {
+        const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source);
+        await tx.apply(evaluated);
+        return evaluated;
+      };
+      const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
+      this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
+      return { kind: 'command', tag: evaluated.tag };
+    } catch (error) {
+      throw await copyError(this.connection!, error, source, target);
+    } finally {
+      await rm(source.path, { force: true });
+    }
+  }
+
+  private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
+    const ast = statement.ast;
+    let sql: string;
+    let targets: (OutputTarget | null)[] | undefined;
+    if (ast.query) {
+      const tokens = tokensOf(statement.source, statement.start, statement.end);
+      const open = tokens.findIndex((token) => token.text === '(');
+      const close = matchingParen(tokens, open);
+      const [query] = parseStatements(statement.source.toString('utf8', tokens[open + 1]!.start, tokens[close - 1]!.end));
+      const plan = planStatement(query!, this.rewrite);
+      if (plan.kind !== 'query') throw notSupported('COPY (…) TO supports only queries');
+      sql = plan.sql;
+      targets = plan.targets;
+    } else {
+      const relation = ast.relation;
+      const columns = ast.attlist ? names(ast.attlist).map(quoteIdent).join(', ') : '*';
+      sql = `SELECT ${columns} FROM ${relation.schemaname ? `${quoteIdent(relation.schemaname)}.` : ''}${quoteIdent(relation.relname)}`;
+    }
+    await this.detachPortals();
+    const result = await this.conn.stream(sql);
+    const columns = resultColumns(result.columnNames(), result.columnTypes(), targets);
+    const rows = await sendCopyOut(this.hooksForCopy(), columns, new DuckDBRowSource(result), options, this.outputSettings());
+    return { kind: 'command', tag: `COPY ${rows}` };
+  }
+
+  private hooksForCopy() {
+    return { out: this.out, flushIfLarge: this.hooks.flushIfLarge, checkCanceled: this.hooks.checkCanceled };
   }
 
   /** A Bind's parameters as SQL literals of their types, for a write statement. */
@@ -647,6 +715,7 @@ export class Session implements StatementContext {
     if (plan.kind === 'empty') return { kind: 'command', tag: '' };
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
+    if (plan.kind === 'copy') return this.runCopy(plan.statement);
     if (plan.explain) return explainRows(this.conn, plan.sql);
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
@@ -787,7 +856,7 @@ export class Session implements StatementContext {
       this.out.emptyQueryResponse();
       return;
     }
-    if (plan.kind === 'utility' || plan.kind === 'write' || plan.explain) {
+    if (plan.kind !== 'query' || plan.explain) {
       this.guardFailedTransaction(plan.statement);
       portal.outcome ??= await this.withStatement(() =>
         plan.kind === 'write' ? this.runWrite(plan.statement, this.parameterLiterals(portal.statement, portal.bind)) : this.start(plan, undefined),

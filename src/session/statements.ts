@@ -32,7 +32,9 @@ export type Plan =
   /** Run by Arka: SET, SHOW, transaction control, DDL. */
   | { kind: 'utility'; statement: ParsedStatement }
   /** INSERT, UPDATE, DELETE: through the writer, the WAL and the apply. */
-  | { kind: 'write'; statement: ParsedStatement };
+  | { kind: 'write'; statement: ParsedStatement }
+  /** COPY FROM STDIN / TO STDOUT: a sub-protocol of its own. */
+  | { kind: 'copy'; statement: ParsedStatement };
 
 /** The result of running a statement. */
 export type Outcome =
@@ -41,7 +43,6 @@ export type Outcome =
 
 const WRITE_STATEMENTS: Record<string, string> = {
   MergeStmt: 'MERGE',
-  CopyStmt: 'COPY',
 };
 
 const UTILITY_STATEMENTS = new Set([
@@ -71,6 +72,7 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
   }
   if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
   if (type === 'InsertStmt' || type === 'UpdateStmt' || type === 'DeleteStmt') return { kind: 'write', statement };
+  if (type === 'CopyStmt') return { kind: 'copy', statement };
   const write = WRITE_STATEMENTS[type];
   if (write) throw notSupported(`${write} is not supported`);
   throw notSupported(`${type.replace(/Stmt$/, '')} statements are not supported`);

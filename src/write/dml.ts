@@ -388,3 +388,53 @@ export function returningProbe(statement: ParsedStatement, rewrite: RewriteConte
   const [probe] = parseStatements(sql);
   return rewriteForDuckDB(probe!, rewrite, () => 'NULL');
 }
+
+/** CSV staged on disk by COPY FROM STDIN, and how DuckDB must read it. */
+export type CopySource = {
+  path: string;
+  columns: string[] | undefined;
+  header: boolean;
+  delimiter: string;
+  quote: string;
+  escape: string;
+  nullString: string;
+};
+
+/** The read_csv call for a COPY source: every field as text, cast on insert like INSERT's values. */
+export function readCsvSql(source: CopySource, columnCount: number): string {
+  const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(', ');
+  const q = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  return `read_csv(${q(source.path)}, columns = {${columns}}, header = ${source.header}, delim = ${q(source.delimiter)},
+    quote = ${q(source.quote)}, escape = ${q(source.escape)}, nullstr = ${q(source.nullString)}, allow_quoted_nulls = false,
+    auto_detect = false, strict_mode = true, null_padding = false, parallel = false)`;
+}
+
+/** COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no ON CONFLICT). */
+export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource): Promise<Evaluated> {
+  const { schema, name } = relationOf(relation);
+  const table = await context.table(schema, name);
+  const conn = context.conn;
+  const targets = source.columns ?? table.columns.map((c) => c.name);
+  for (const column of targets) {
+    if (!table.columns.some((c) => c.name === column)) {
+      throw new SqlError(SqlState.UndefinedColumn, `column "${column}" of relation "${table.name}" does not exist`);
+    }
+  }
+  const scratch = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${NEW_ROWS} (${scratch.join(', ')})`);
+  const casts = targets.map((column, i) => `CAST(c${i + 1} AS ${table.columns.find((c) => c.name === column)!.type})`);
+  await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
+  await checkNotNull(conn, table, NEW_ROWS);
+  if (table.kind === 'primary_key') {
+    const keys = columnList(keyColumns(table));
+    const duplicate = await conn.runAndReadAll(
+      `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
+       UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
+       LIMIT 1`,
+    );
+    const key = duplicate.getRowsJS()[0];
+    if (key) throw uniqueViolation(table, key);
+  }
+  const records = await stage(context, table, { inserts: NEW_ROWS });
+  return { table, records, affected: records, tag: `COPY ${records}` };
+}
