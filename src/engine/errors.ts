@@ -47,17 +47,32 @@ const RULES: Rule[] = [
   { pattern: /^Binder Error: Cannot compare values of type|^Binder Error: Cannot mix values of type/, code: SqlState.DatatypeMismatch },
   { pattern: /^Binder Error/, code: SqlState.SyntaxErrorOrAccessRuleViolation },
   {
-    pattern: /^Conversion Error: Could not convert string '(.*)' to (INT8|INT16|INT32|INT64|INT128)/,
+    pattern: /^Conversion Error: Could not convert string ['"](.*)['"] to DECIMAL/,
+    code: SqlState.InvalidTextRepresentation,
+    message: (m) => `invalid input syntax for type numeric: "${m[1]}"`,
+  },
+  {
+    pattern: /^Conversion Error: (?:Could not convert string ['"](.*?)['"] to DATE|invalid date field format: ['"](.*?)['"])/,
+    code: SqlState.InvalidDatetimeFormat,
+    message: (m) => `invalid input syntax for type date: "${m[1] ?? m[2]}"`,
+  },
+  {
+    pattern: /^Conversion Error: (?:Could not convert string ['"](.*?)['"] to TIMESTAMP|invalid timestamp field format: ['"](.*?)['"])/,
+    code: SqlState.InvalidDatetimeFormat,
+    message: (m) => `invalid input syntax for type timestamp: "${m[1] ?? m[2]}"`,
+  },
+  {
+    pattern: /^Conversion Error: Could not convert string ['"](.*)['"] to (INT8|INT16|INT32|INT64|INT128)/,
     code: SqlState.InvalidTextRepresentation,
     message: (m) => `invalid input syntax for type ${m[2] === 'INT64' ? 'bigint' : m[2] === 'INT16' || m[2] === 'INT8' ? 'smallint' : 'integer'}: "${m[1]}"`,
   },
   {
-    pattern: /^Conversion Error: Could not convert string '(.*)' to (DOUBLE|FLOAT)/,
+    pattern: /^Conversion Error: Could not convert string ['"](.*)['"] to (DOUBLE|FLOAT)/,
     code: SqlState.InvalidTextRepresentation,
     message: (m) => `invalid input syntax for type ${m[2] === 'FLOAT' ? 'real' : 'double precision'}: "${m[1]}"`,
   },
   {
-    pattern: /^Conversion Error: Could not convert string '(.*)' to BOOL/,
+    pattern: /^Conversion Error: Could not convert string ['"](.*)['"] to BOOL/,
     code: SqlState.InvalidTextRepresentation,
     message: (m) => `invalid input syntax for type boolean: "${m[1]}"`,
   },

@@ -198,7 +198,10 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
     .filter((i) => i >= 0)
     .reduce((min, i) => Math.min(min, i), tokens.length);
   const body = text(statement, tokens[afterRelation]!.start, tailEnd < tokens.length ? tokens[tailEnd]!.start : statement.end);
-  await conn.run(duckdbSql(`INSERT INTO ${NEW_ROWS} ${body}`, context));
+  // PostgreSQL fills the columns a short row leaves out with their defaults; DuckDB wants them named.
+  const given = ast.cols ? undefined : suppliedColumnCount(ast.selectStmt?.SelectStmt);
+  const columns = given !== undefined && given < table.columns.length ? ` (${columnList(table.columns.slice(0, given))})` : '';
+  await conn.run(duckdbSql(`INSERT INTO ${NEW_ROWS}${columns} ${body}`, context));
   await checkNotNull(conn, table, NEW_ROWS);
 
   let changes: 'update' | undefined;
@@ -265,6 +268,16 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
     tag: `INSERT 0 ${affected}`,
     returning: await returning(context, statement, tokens, table, alias, ['INSERT', 'UPDATE_AFTER']),
   };
+}
+
+/** How many values each row of an INSERT's source has, when the statement says (VALUES, or a SELECT without `*`). */
+function suppliedColumnCount(select: AstNode | undefined): number | undefined {
+  if (!select) return undefined;
+  if (select.valuesLists) return Math.max(...(select.valuesLists as AstNode[]).map((row) => (row.List.items as unknown[]).length));
+  const targets = select.targetList as AstNode[] | undefined;
+  if (!targets || select.op !== 'SETOP_NONE') return undefined;
+  const star = targets.some((t) => (t.ResTarget.val?.ColumnRef?.fields as AstNode[] | undefined)?.some((f) => f.A_Star));
+  return star ? undefined : targets.length;
 }
 
 /** After an UPDATE's new values are in CHANGED: a changed key must stay unique. */
@@ -400,13 +413,16 @@ export type CopySource = {
   nullString: string;
 };
 
+/** The longest line (row) COPY accepts: DuckDB's reader refuses longer ones. */
+export const MAX_COPY_LINE_BYTES = 256 * 1024 * 1024;
+
 /** The read_csv call for a COPY source: every field as text, cast on insert like INSERT's values. */
 export function readCsvSql(source: CopySource, columnCount: number): string {
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(', ');
   const q = (value: string) => `'${value.replaceAll("'", "''")}'`;
   return `read_csv(${q(source.path)}, columns = {${columns}}, header = ${source.header}, delim = ${q(source.delimiter)},
     quote = ${q(source.quote)}, escape = ${q(source.escape)}, nullstr = ${q(source.nullString)}, allow_quoted_nulls = false,
-    auto_detect = false, strict_mode = true, null_padding = false, parallel = false)`;
+    auto_detect = false, strict_mode = true, null_padding = false, parallel = false, max_line_size = ${MAX_COPY_LINE_BYTES})`;
 }
 
 /** COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no ON CONFLICT). */
