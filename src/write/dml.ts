@@ -317,7 +317,9 @@ async function selectTouched(
   }
   const select = `SELECT DISTINCT ON (${keyColumns(table).map((c) => `${quoteIdent(self)}.${quoteIdent(c.name)}`).join(', ')}) ${old}${newValues ? `, ${newValues}` : ''}`;
   const from = ` FROM ${table.qualified} AS ${quoteIdent(self)} ${tail}`;
-  await intoTempTable(context, CHANGED, `${select}${from}`);
+  // Key order makes the records' LSN order (and RETURNING's) deterministic.
+  const order = ` ORDER BY ${keyColumns(table).map((c) => `${quoteIdent(self)}.${quoteIdent(c.name)}`).join(', ')}`;
+  await intoTempTable(context, CHANGED, `${select}${from}${order}`);
 }
 
 export async function evaluateUpdate(context: EvaluationContext, statement: ParsedStatement): Promise<Evaluated> {
