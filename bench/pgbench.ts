@@ -1,0 +1,90 @@
+// pgbench with custom scripts (-n -f, no pgbench tables) as the client for
+// both servers, and the checks that each script's SQL means the same on both.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectionArgs, pgTool, runTool, type Target } from './common.js';
+
+export type Script = {
+  label: string;
+  /** The pgbench script file's text. */
+  text: string;
+  /** Plain SQL for each extreme of the script's random variables, checked with psql before timing. */
+  samples: string[];
+  expectedRows: number;
+};
+
+const SERIES_SQL = 'SELECT g, g * 2 AS twice FROM generate_series(1, 100) g WHERE g <= :n + 100;';
+
+export const SCRIPTS: Script[] = [
+  { label: '`SELECT 1`', text: 'SELECT 1;\n', samples: ['SELECT 1;'], expectedRows: 1 },
+  {
+    label: '100 rows, `:n` parameter',
+    text: `\\set n random(1, 100)\n${SERIES_SQL}\n`,
+    samples: [SERIES_SQL.replace(':n', '1'), SERIES_SQL.replace(':n', '100')],
+    expectedRows: 100,
+  },
+];
+
+export type Protocol = 'simple' | 'prepared';
+export type PgbenchCase = { script: Script; clients: number; threads: number; protocol: Protocol };
+export type PgbenchResult = { tps: number; latencyMs: number };
+
+export function pgbenchCases(): PgbenchCase[] {
+  const cases: PgbenchCase[] = [];
+  for (const script of SCRIPTS) {
+    for (const [clients, threads] of [[1, 1], [4, 2]] as const) {
+      for (const protocol of ['simple', 'prepared'] as const) cases.push({ script, clients, threads, protocol });
+    }
+  }
+  return cases;
+}
+
+/** Writes each script to dir; returns the file of each. */
+export function writeScripts(dir: string): Map<Script, string> {
+  return new Map(
+    SCRIPTS.map((script, i) => {
+      const file = join(dir, `script-${i}.sql`);
+      writeFileSync(file, script.text);
+      return [script, file];
+    }),
+  );
+}
+
+/** Rows the server returns for sql, via psql (unaligned, tuples only: one line a row). */
+async function psqlRowCount(target: Target, sql: string): Promise<number> {
+  const args = ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...connectionArgs(target), '-d', target.database, '-c', sql];
+  const stdout = await runTool(pgTool('psql'), args, 60_000);
+  return stdout.split('\n').filter((line) => line !== '').length;
+}
+
+/** Throws unless every sample of the script runs and returns the expected rows. */
+export async function checkScript(target: Target, script: Script): Promise<void> {
+  for (const sql of script.samples) {
+    const rows = await psqlRowCount(target, sql);
+    if (rows !== script.expectedRows) throw new Error(`${sql} returned ${rows} rows, expected ${script.expectedRows}`);
+  }
+}
+
+export async function runPgbench(target: Target, scriptFile: string, c: PgbenchCase, seconds: number): Promise<PgbenchResult> {
+  const args = [
+    ...connectionArgs(target),
+    '-n', '-f', scriptFile, '-M', c.protocol, '-c', String(c.clients), '-j', String(c.threads), '-T', String(seconds),
+    target.database,
+  ];
+  return parsePgbench(await runTool(pgTool('pgbench'), args, (seconds + 60) * 1000));
+}
+
+function parsePgbench(output: string): PgbenchResult {
+  const number = (pattern: RegExp, what: string) => {
+    const match = pattern.exec(output);
+    if (!match) throw new Error(`no ${what} in pgbench output:\n${output}`);
+    return Number(match[1]);
+  };
+  const failed = /number of failed transactions: (\d+)/.exec(output);
+  if (failed && Number(failed[1]) > 0) throw new Error(`pgbench: ${failed[1]} failed transactions`);
+  return {
+    tps: number(/^tps = ([\d.]+) \(without initial connection time\)/m, 'tps'),
+    latencyMs: number(/^latency average = ([\d.]+) ms/m, 'latency'),
+  };
+}
