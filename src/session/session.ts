@@ -14,7 +14,7 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
-import { evaluate, evaluateCopy, returningProbe, type Evaluated } from '../write/dml.js';
+import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
 import { sendCopyOut } from '../copy/copy-out.js';
@@ -216,7 +216,8 @@ export class Session implements StatementContext {
       await tx.apply(evaluated);
       return evaluated;
     };
-    const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
+    const evaluated =
+      this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run, fastInsert(statement, parameterText));
     const returned = evaluated.returning;
     if (!returned) return { kind: 'command', tag: evaluated.tag };
     return {

@@ -456,3 +456,95 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   const records = await stage(context, table, { inserts: NEW_ROWS });
   return { table, records, affected: records, tag: `COPY ${records}` };
 }
+
+/**
+ * A plain `INSERT … VALUES` of constants and parameters, which the writer
+ * batches with the other such inserts of a commit group into one set-based
+ * statement. Each cell is an SQL expression (a literal), or null where the
+ * column's default applies.
+ */
+export type FastInsert = { schema: string; name: string; columns: string[] | undefined; rows: (string | null)[][] };
+
+function literalOf(node: AstNode, parameterText: ((n: number) => string | undefined) | undefined): string | undefined {
+  const constant = node.A_Const ?? node.TypeCast?.arg?.A_Const;
+  if (constant) {
+    if (constant.isnull) return 'NULL';
+    if (constant.ival) return String(constant.ival.ival ?? 0);
+    if (constant.fval) return /^[-+0-9.eE]+$/.test(constant.fval.fval) ? String(constant.fval.fval) : undefined;
+    if (constant.sval) return `'${String(constant.sval.sval).replaceAll("'", "''")}'`;
+    if (constant.boolval) return constant.boolval.boolval ? 'TRUE' : 'FALSE';
+    return undefined;
+  }
+  if (node.ParamRef && parameterText) return parameterText(node.ParamRef.number as number);
+  return undefined;
+}
+
+/** The statement as a FastInsert, or undefined when it needs the general path. */
+export function fastInsert(statement: ParsedStatement, parameterText?: (n: number) => string | undefined): FastInsert | undefined {
+  const ast = statement.ast;
+  if (statement.type !== 'InsertStmt' || ast.withClause || ast.onConflictClause || ast.returningClause || (ast.override && ast.override !== 'OVERRIDING_NOT_SET')) return undefined;
+  const values = ast.selectStmt?.SelectStmt?.valuesLists as AstNode[] | undefined;
+  if (!values) return undefined;
+  const relation = ast.relation;
+  if (relation.schemaname && relation.schemaname !== 'public') return undefined;
+  const rows: (string | null)[][] = [];
+  for (const row of values) {
+    const cells: (string | null)[] = [];
+    for (const item of row.List.items as AstNode[]) {
+      if (item.SetToDefault) {
+        cells.push(null);
+        continue;
+      }
+      const literal = literalOf(item, parameterText);
+      if (literal === undefined) return undefined;
+      cells.push(literal);
+    }
+    rows.push(cells);
+  }
+  return { schema: 'public', name: relation.relname as string, columns: ast.cols?.map((c: AstNode) => c.ResTarget.name as string), rows };
+}
+
+/** Raised when a batch of fast inserts needs the general path (a bad value, a constraint): the group runs again without batching. */
+export class FastPathFallback extends Error {}
+
+/**
+ * Stages a group's fast inserts into one table as STAGE, with LSNs in job
+ * order, in one statement; returns the record count. Throws
+ * FastPathFallback when a row would violate NOT NULL or the primary key.
+ */
+export async function stageFastInserts(context: EvaluationContext, table: WriteTable, inserts: FastInsert[]): Promise<number> {
+  const rows: string[] = [];
+  let index = 0;
+  for (const insert of inserts) {
+    const targets = insert.columns ?? table.columns.slice(0, Math.max(...insert.rows.map((r) => r.length))).map((c) => c.name);
+    const positions = targets.map((name) => table.columns.findIndex((c) => c.name === name));
+    if (positions.some((p) => p < 0) || new Set(positions).size !== positions.length) throw new FastPathFallback();
+    for (const row of insert.rows) {
+      if (row.length !== targets.length) throw new FastPathFallback();
+      const cells = table.columns.map((column, c) => {
+        const at = positions.indexOf(c);
+        const cell = at >= 0 ? row[at] : null;
+        return `CAST(${cell ?? column.default ?? 'NULL'} AS ${column.type})`;
+      });
+      rows.push(`(${cells.join(', ')}, ${index++})`);
+    }
+  }
+  const base = context.reserveLsns(index);
+  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const aliases = table.columns.map((_, c) => `c${c}`);
+  const select = table.columns.map((column, c) => `c${c} AS ${quoteIdent(column.name)}`).join(', ');
+  await context.conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${STAGE} AS SELECT ${select}, CAST(${base} + __row AS UBIGINT) AS __lsn, 'INSERT' AS __change_type, ${ts} AS __timestamp
+     FROM (VALUES ${rows.join(', ')}) AS v(${aliases.join(', ')}, __row) ORDER BY __row`,
+  );
+  const required = table.columns.filter((c) => c.notNull).map((c) => `${quoteIdent(c.name)} IS NULL`);
+  const probes = [`(SELECT count(*) FROM ${STAGE}${required.length ? ` WHERE ${required.join(' OR ')}` : ' WHERE false'})`];
+  if (table.kind === 'primary_key') {
+    const keys = columnList(keyColumns(table));
+    probes.push(`(SELECT count(*) FROM (SELECT 1 FROM ${STAGE} GROUP BY ${keys} HAVING count(*) > 1))`);
+    probes.push(`(SELECT count(*) FROM ${STAGE} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})`);
+  }
+  const violations = Number((await context.conn.runAndReadAll(`SELECT ${probes.join(' + ')}`)).getRowsJS()[0]![0]);
+  if (violations > 0) throw new FastPathFallback();
+  return index;
+}

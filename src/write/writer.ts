@@ -10,7 +10,7 @@ import { encodeFrame, type Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
 import { applyStage, stagedBatches } from './apply.js';
-import { STAGE, type EvaluationContext, type Evaluated } from './dml.js';
+import { FastPathFallback, STAGE, stageFastInserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { loadWriteTable, walRestoreExpression, type WriteTable } from './tables.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 
@@ -40,7 +40,13 @@ export interface WriteTransaction {
   invalidateTables(): void;
 }
 
-type Job = { work: (tx: WriteTransaction) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+type Job = {
+  work: (tx: WriteTransaction) => Promise<unknown>;
+  /** A plain INSERT … VALUES: batched with the group's others when possible. */
+  fast?: FastInsert;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+};
 type LeaseRequest = { grant: (lease: WriteLease) => void };
 
 /** Exclusive use of the writer: an explicit transaction, or DDL. */
@@ -126,12 +132,16 @@ export class Writer {
     return { ...this.watermarks, walBytes: this.wal.totalBytes, walSegments: this.wal.segmentCount, queued: this.queue.length };
   }
 
-  /** Runs an autocommit statement in the next commit group. */
-  async submit<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs an autocommit statement in the next commit group. `fast` describes a
+   * plain INSERT … VALUES, which may be batched with others; `work` is the
+   * general path, also used when batching does not apply.
+   */
+  async submit<T>(work: (tx: WriteTransaction) => Promise<T>, fast?: FastInsert): Promise<T> {
     if (this.closed) throw new SqlError(SqlState.AdminShutdown, 'the writer is shut down');
     while (this.queue.length >= this.options.maxQueued) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, fast, resolve: resolve as (value: unknown) => void, reject });
       void this.pump();
     });
   }
@@ -182,12 +192,35 @@ export class Writer {
   private async runGroup(jobs: Job[]): Promise<void> {
     const startLsn = this.watermarks.nextLsn;
     let pending = jobs;
+    let batching = true;
     for (;;) {
       const unit = new Unit(this.nextUnit++, this.wal, this.options.frameBytes);
       const done: { job: Job; value: unknown }[] = [];
       let aborted: Job | undefined;
+      let fallback = false;
+      let batch: Job[] = [];
       await this.conn.run('BEGIN TRANSACTION');
+      const flushBatch = async (): Promise<boolean> => {
+        if (batch.length === 0) return true;
+        const jobsInBatch = batch;
+        batch = [];
+        try {
+          for (const value of await this.applyFastInserts(unit, jobsInBatch)) done.push(value);
+          return true;
+        } catch (error) {
+          if (!(error instanceof FastPathFallback)) this.log.debug({ err: error }, 'batched inserts fall back to the general path');
+          return false;
+        }
+      };
       for (const job of pending) {
+        if (batching && job.fast) {
+          batch.push(job);
+          continue;
+        }
+        if (!(await flushBatch())) {
+          fallback = true;
+          break;
+        }
         const before = this.watermarks.nextLsn;
         try {
           done.push({ job, value: await job.work(this.transaction(unit)) });
@@ -201,10 +234,13 @@ export class Writer {
           job.reject(error);
         }
       }
-      if (aborted) {
-        // DuckDB aborted the transaction: run the others again without the failed one.
+      if (!aborted && !fallback && !(await flushBatch())) fallback = true;
+      if (aborted || fallback) {
+        // DuckDB aborted the transaction (or a batch needs statement-by-statement
+        // errors): run the group again, without the failed statement.
         await this.rollbackQuietly();
         this.watermarks.nextLsn = startLsn;
+        if (fallback) batching = false;
         pending = pending.filter((job) => job !== aborted);
         if (pending.length === 0) return;
         continue;
@@ -221,6 +257,26 @@ export class Writer {
       for (const { job, value } of done) job.resolve(value);
       return;
     }
+  }
+
+  /** A batch of fast inserts, one set-based statement per table. */
+  private async applyFastInserts(unit: Unit, jobs: Job[]): Promise<{ job: Job; value: unknown }[]> {
+    const byTable = new Map<string, Job[]>();
+    for (const job of jobs) {
+      const key = `${job.fast!.schema}.${job.fast!.name}`;
+      byTable.set(key, [...(byTable.get(key) ?? []), job]);
+    }
+    const context = this.transaction(unit).context({ setting: () => undefined, user: '', database: '', processId: 0, versionString: '' });
+    for (const tableJobs of byTable.values()) {
+      const first = tableJobs[0]!.fast!;
+      const table = await this.table(first.schema, first.name);
+      const records = await stageFastInserts(context, table, tableJobs.map((job) => job.fast!));
+      await this.transaction(unit).apply({ table, records, affected: records, tag: '' });
+    }
+    return jobs.map((job) => {
+      const rows = job.fast!.rows.length;
+      return { job, value: { records: rows, affected: rows, tag: `INSERT 0 ${rows}` } };
+    });
   }
 
   /** Writes the unit's final frame, fsyncs, records applied_lsn and commits DuckDB. */
