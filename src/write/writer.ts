@@ -398,10 +398,16 @@ export class Writer {
     );
   }
 
-  /** Graceful stop: waits for queued work, then closes the WAL. */
-  async close(): Promise<void> {
+  /**
+   * Graceful stop: queued statements finish and commit, then the WAL closes.
+   * A transaction still holding the writer after `timeoutMs` is left
+   * uncommitted: DuckDB's close rolls it back, and the WAL never saw its final frame.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
     this.closed = true;
-    while (this.running || this.queue.length > 0 || this.leased) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + timeoutMs;
+    while ((this.running || this.queue.length > 0 || this.leased) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.leased) this.log.warn('closing with a transaction still open; it is rolled back');
     clearInterval(this.checkpointTimer);
     await this.checkpoint();
     await this.wal.close();
