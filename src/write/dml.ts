@@ -512,7 +512,11 @@ export class FastPathFallback extends Error {}
  * order, in one statement; returns the record count. Throws
  * FastPathFallback when a row would violate NOT NULL or the primary key.
  */
-export async function stageFastInserts(context: EvaluationContext, table: WriteTable, inserts: FastInsert[]): Promise<number> {
+export async function stageFastInserts(
+  context: Pick<EvaluationContext, 'conn' | 'reserveLsns' | 'timestampMicros'>,
+  table: WriteTable,
+  inserts: FastInsert[],
+): Promise<number> {
   const rows: string[] = [];
   let index = 0;
   for (const insert of inserts) {

@@ -266,7 +266,7 @@ export class Writer {
       const key = `${job.fast!.schema}.${job.fast!.name}`;
       byTable.set(key, [...(byTable.get(key) ?? []), job]);
     }
-    const context = this.transaction(unit).context({ setting: () => undefined, user: '', database: '', processId: 0, versionString: '' });
+    const context = { conn: this.conn, reserveLsns: (count: number) => this.reserveLsns(count), timestampMicros: BigInt(Date.now()) * 1000n };
     for (const tableJobs of byTable.values()) {
       const first = tableJobs[0]!.fast!;
       const table = await this.table(first.schema, first.name);
@@ -315,11 +315,7 @@ export class Writer {
           rewrite,
           parameterText,
           table: (schema, name) => writer.table(schema, name),
-          reserveLsns: (count) => {
-            const first = writer.watermarks.nextLsn;
-            writer.watermarks.nextLsn += BigInt(count);
-            return first;
-          },
+          reserveLsns: (count) => writer.reserveLsns(count),
           timestampMicros: BigInt(Date.now()) * 1000n,
         };
       },
@@ -330,6 +326,14 @@ export class Writer {
       },
       invalidateTables: () => writer.tables.clear(),
     };
+  }
+
+  /** The next `count` LSNs, in one order for every change. */
+  private reserveLsns(count: number): bigint {
+    assert(count > 0, 'reserving no LSNs');
+    const first = this.watermarks.nextLsn;
+    this.watermarks.nextLsn += BigInt(count);
+    return first;
   }
 
   private async table(schema: string, name: string): Promise<WriteTable> {
