@@ -28,6 +28,16 @@ const DATABASE_SETUP = [
   // `//` is DuckDB's integer division on integers and plain division otherwise.
   "CREATE OR REPLACE MACRO main.arka_div(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a // b END",
   "CREATE OR REPLACE MACRO main.arka_mod(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
+  // PostgreSQL's text forms DuckDB's casts read differently: bytea hex ('\x00ff', which
+  // DuckDB reads as an escape then characters) and arrays ('{a,"b c",NULL}').
+  String.raw`CREATE OR REPLACE MACRO main.arka_bytea(t) AS
+     CASE WHEN regexp_full_match(t, '\\x([0-9a-fA-F]{2})*') THEN unhex(substr(t, 3)) ELSE CAST(t AS BLOB) END`,
+  String.raw`CREATE OR REPLACE MACRO main.arka_array_text(t) AS
+     CASE WHEN t IS NULL THEN NULL ELSE list_transform(
+       regexp_extract_all(substr(trim(t), 2, length(trim(t)) - 2), '"(?:[^"\\]|\\.)*"|[^,]+'),
+       e -> CASE WHEN trim(e) = 'NULL' THEN NULL
+                 WHEN starts_with(trim(e), '"') THEN regexp_replace(substr(trim(e), 2, length(trim(e)) - 2), '\\(.)', '\1', 'g')
+                 ELSE trim(e) END) END`,
 ];
 
 /** The embedded, persistent DuckDB database under the data directory. */

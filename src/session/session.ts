@@ -23,6 +23,8 @@ import { quoteIdent } from '../catalog/catalog.js';
 import { matchingParen, names } from '../sql/ast.js';
 import type { OutputTarget } from '../sql/column-names.js';
 import type { Writer, WriteLease, WriteTransaction } from '../write/writer.js';
+import { castFromText } from '../write/tables.js';
+import { textEncoder } from '../types/text-out.js';
 import { quoteLiteral, rewriteForDuckDB } from '../sql/rewrite.js';
 import { fromDuckDBError } from '../engine/errors.js';
 import { SqlError, SqlState, notSupported } from '../errors.js';
@@ -289,7 +291,7 @@ export class Session implements StatementContext {
 
   /** A Bind's parameters as SQL literals of their types, for a write statement. */
   private parameterLiterals(statement: Statement, bind: Bind): (n: number) => string | undefined {
-    const { values, texts } = this.parameterValues(statement, bind);
+    const { values, types: decodedTypes, texts } = this.parameterValues(statement, bind);
     const types = statement.paramTypes ?? [];
     return (n) => {
       const i = n - 1;
@@ -297,8 +299,9 @@ export class Session implements StatementContext {
       const value = values[i];
       if (value === null || value === undefined) return 'NULL';
       const type = types[i];
-      const text = texts[i] ?? String(value);
-      return type ? `CAST(${quoteLiteral(text)} AS ${type.toString()})` : unknownLiteral(text);
+      // A binary parameter goes in as PostgreSQL's text for its value.
+      const text = texts[i] ?? textEncoder(decodedTypes[i]!, { timeZone: 'UTC', extraFloatDigits: 3 })(value);
+      return type ? castFromText(quoteLiteral(text), type.toString()) : unknownLiteral(text);
     };
   }
 

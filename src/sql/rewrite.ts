@@ -1,4 +1,5 @@
 import type { ScanToken } from 'libpg-query';
+import { columnType } from '../catalog/column-types.js';
 import { SqlError, SqlState } from '../errors.js';
 import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
@@ -71,7 +72,7 @@ export function rewriteForDuckDB(
         break;
       }
       case 'TypeCast': {
-        const literal = byteaLiteral(body);
+        const literal = byteaLiteral(body) ?? arrayLiteral(body);
         if (literal !== undefined) replaceWith({ TypeCast: body }, literal);
         else {
           const edit = castEdit(body, lazyTokens(), span);
@@ -268,4 +269,17 @@ function byteaLiteral(cast: AstNode): string | undefined {
   const hex = text.slice(2);
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new SqlError(SqlState.InvalidTextRepresentation, 'invalid hexadecimal data: odd number of digits');
   return `unhex(${quoteLiteral(hex)})`;
+}
+
+/** `'{a,b}'::text[]`: DuckDB cannot cast PostgreSQL's array text; arka_array_text splits it first. */
+function arrayLiteral(cast: AstNode): string | undefined {
+  const text = cast.arg?.A_Const?.sval?.sval as string | undefined;
+  if (!cast.typeName?.arrayBounds || text === undefined || !text.trim().startsWith('{')) return undefined;
+  let type: string;
+  try {
+    type = columnType(cast.typeName).duckdb;
+  } catch {
+    return undefined; // a type Arka does not store: leave the cast to DuckDB
+  }
+  return `CAST(arka_array_text(${quoteLiteral(text)}) AS ${type})`;
 }

@@ -5,7 +5,7 @@ import { SqlError, SqlState, notSupported } from '../errors.js';
 import { expressionSpan, tokenIndexAt } from '../sql/ast.js';
 import { parseStatements, tokensOf, type AstNode, type ParsedStatement } from '../sql/parse.js';
 import { rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
-import type { WriteColumn, WriteTable } from './tables.js';
+import { castFromText, needsTextCast, type WriteColumn, type WriteTable } from './tables.js';
 
 /** What evaluation needs from the writer. */
 export interface EvaluationContext {
@@ -58,6 +58,42 @@ function spanText(statement: ParsedStatement, node: unknown, tokens: ScanToken[]
   const span = expressionSpan(node, tokens);
   if (!span) throw new SqlError(SqlState.SyntaxError, 'could not read an expression of the statement');
   return text(statement, span[0], span[1]);
+}
+
+/** A SET value's SQL: a string literal for a bytea or array column is read as PostgreSQL's text form. */
+function assignedText(statement: ParsedStatement, value: AstNode, tokens: ScanToken[], column: WriteColumn): string {
+  const source = spanText(statement, value, tokens);
+  return value.A_Const?.sval !== undefined && needsTextCast(column.type) ? castFromText(source, column.type) : source;
+}
+
+/** The source text of [start, end) with replacements of sub-ranges. */
+function spliceText(statement: ParsedStatement, start: number, end: number, edits: { start: number; end: number; text: string }[]): string {
+  let out = '';
+  let at = start;
+  for (const edit of [...edits].sort((a, b) => a.start - b.start)) {
+    out += text(statement, at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return out + text(statement, at, end);
+}
+
+/** In `INSERT … VALUES`, string literals bound for bytea or array columns are read as PostgreSQL's text form. */
+function textCastEdits(statement: ParsedStatement, tokens: ScanToken[], table: WriteTable, ast: AstNode): { start: number; end: number; text: string }[] {
+  const rows = ast.selectStmt?.SelectStmt?.valuesLists as AstNode[] | undefined;
+  if (!rows || !table.columns.some((c) => needsTextCast(c.type))) return [];
+  const targets: WriteColumn[] = ast.cols
+    ? (ast.cols as AstNode[]).map((c) => table.columns.find((column) => column.name === c.ResTarget.name)!).filter(Boolean)
+    : table.columns;
+  const edits: { start: number; end: number; text: string }[] = [];
+  for (const row of rows) {
+    (row.List.items as AstNode[]).forEach((item, i) => {
+      const column = targets[i];
+      if (!column || !needsTextCast(column.type) || item.A_Const?.sval === undefined) return;
+      const span = expressionSpan(item, tokens);
+      if (span) edits.push({ start: span[0], end: span[1], text: castFromText(text(statement, span[0], span[1]), column.type) });
+    });
+  }
+  return edits;
 }
 
 /** Index of the first token at bracket depth 0 whose text (lower case) is one of `words`, at or after `from`. */
@@ -197,7 +233,9 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
   const tailEnd = [topLevelKeyword(tokens, afterRelation, ['on']), topLevelKeyword(tokens, afterRelation, ['returning'])]
     .filter((i) => i >= 0)
     .reduce((min, i) => Math.min(min, i), tokens.length);
-  const body = text(statement, tokens[afterRelation]!.start, tailEnd < tokens.length ? tokens[tailEnd]!.start : statement.end);
+  const bodyStart = tokens[afterRelation]!.start;
+  const bodyEnd = tailEnd < tokens.length ? tokens[tailEnd]!.start : statement.end;
+  const body = spliceText(statement, bodyStart, bodyEnd, textCastEdits(statement, tokens, table, ast));
   // PostgreSQL fills the columns a short row leaves out with their defaults; DuckDB wants them named.
   const given = ast.cols ? undefined : suppliedColumnCount(ast.selectStmt?.SelectStmt);
   const columns = given !== undefined && given < table.columns.length ? ` (${columnList(table.columns.slice(0, given))})` : '';
@@ -229,7 +267,7 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
         if (!res.name || res.indirection) throw notSupported('this form of ON CONFLICT DO UPDATE SET is not supported');
         const column = table.columns.find((c) => c.name === res.name);
         if (!column) throw new SqlError(SqlState.UndefinedColumn, `column "${res.name}" of relation "${table.name}" does not exist`);
-        assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : spanText(statement, res.val, tokens));
+        assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : assignedText(statement, res.val, tokens, column));
       }
       const where = conflict.whereClause ? ` WHERE ${spanText(statement, conflict.whereClause, tokens)}` : '';
       const select = table.columns
@@ -335,7 +373,7 @@ export async function evaluateUpdate(context: EvaluationContext, statement: Pars
     if (!res.name || res.indirection || res.val?.MultiAssignRef) throw notSupported('this form of UPDATE … SET is not supported');
     const column = table.columns.find((c) => c.name === res.name);
     if (!column) throw new SqlError(SqlState.UndefinedColumn, `column "${res.name}" of relation "${table.name}" does not exist`);
-    assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : spanText(statement, res.val, tokens));
+    assignments.set(column.name, res.val.SetToDefault ? (column.default ?? 'NULL') : assignedText(statement, res.val, tokens, column));
   }
   const newValues = table.columns
     .map((c) => `CAST((${assignments.get(c.name) ?? `${quoteIdent(self)}.${quoteIdent(c.name)}`}) AS ${c.type}) AS ${quoteIdent(`__n_${c.name}`)}`)
@@ -440,7 +478,7 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   }
   const scratch = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${NEW_ROWS} (${scratch.join(', ')})`);
-  const casts = targets.map((column, i) => `CAST(c${i + 1} AS ${table.columns.find((c) => c.name === column)!.type})`);
+  const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
   await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
   await checkNotNull(conn, table, NEW_ROWS);
   if (table.kind === 'primary_key') {
@@ -528,6 +566,7 @@ export async function stageFastInserts(
       const cells = table.columns.map((column, c) => {
         const at = positions.indexOf(c);
         const cell = at >= 0 ? row[at] : null;
+        if (cell?.startsWith("'") && needsTextCast(column.type)) return castFromText(cell, column.type);
         return `CAST(${cell ?? column.default ?? 'NULL'} AS ${column.type})`;
       });
       rows.push(`(${cells.join(', ')}, ${index++})`);

@@ -83,3 +83,19 @@ export function walRestoreExpression(column: WriteColumn, ref: string): string {
   }
   return `CAST(${ref} AS ${column.type})`;
 }
+
+/**
+ * SQL reading PostgreSQL's text form of a value (a literal, a parameter, a
+ * COPY field) as a column of DuckDB type `type`. Casts do, except for bytea
+ * and arrays, whose PostgreSQL text DuckDB reads differently.
+ */
+export function castFromText(expression: string, type: string): string {
+  if (type === 'BLOB') return `arka_bytea(${expression})`;
+  if (type.endsWith('[]')) return `CAST(arka_array_text(${expression}) AS ${type})`;
+  return `CAST(${expression} AS ${type})`;
+}
+
+/** Whether a string literal assigned to a column of this type needs castFromText rather than DuckDB's implicit cast. */
+export function needsTextCast(type: string): boolean {
+  return type === 'BLOB' || type.endsWith('[]');
+}
