@@ -1,4 +1,4 @@
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -63,7 +63,7 @@ async function target(conn: DuckDBConnection, relation: AstNode, attlist: AstNod
 export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyOptions, tempDir: string, name: string): Promise<{ source: CopySource; target: Target }> {
   const copyTarget = await target(io.conn, ast.relation, ast.attlist);
   const path = join(tempDir, `${name}.csv`);
-  const file = await open(path, 'w');
+  const file = await open(path, 'w+');
   const columnCount = copyTarget.columns.length;
   const format = options.format === 'binary' ? FormatCode.Binary : FormatCode.Text;
   io.out.copyInResponse(format, new Array<FormatCode>(columnCount).fill(format));
@@ -102,6 +102,7 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
     }
     if (text) await write(text.push(decoder.end()) + text.end());
     binary?.finish();
+    if (options.format === 'csv') await cutEndMarker(file);
   } catch (error) {
     await file.close();
     await rm(path, { force: true });
@@ -121,6 +122,15 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
       nullString: csv ? options.null : '',
     },
   };
+}
+
+/** psql ends inline CSV data with a `\.` line, which PostgreSQL takes as the end of the data. */
+async function cutEndMarker(file: FileHandle): Promise<void> {
+  const { size } = await file.stat();
+  const tail = Buffer.alloc(Math.min(size, 5));
+  await file.read(tail, 0, tail.length, size - tail.length);
+  const match = /(^|\n)\\\.\r?\n?$/.exec(tail.toString('latin1'));
+  if (match) await file.truncate(size - (match[0].length - match[1]!.length));
 }
 
 /** Binary values decoded by their column's type, written as PostgreSQL text output, which DuckDB casts back. */

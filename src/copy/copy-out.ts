@@ -62,8 +62,10 @@ export async function sendCopyOut(io: CopyOutIo, columns: readonly Column[], sou
   const format = options.format === 'binary' ? FormatCode.Binary : FormatCode.Text;
   io.out.copyOutResponse(format, new Array<FormatCode>(columns.length).fill(format));
   const encode = rowEncoder(columns, options, settings);
-  if (options.format === 'binary') io.out.copyData(BINARY_COPY_HEADER);
-  else if (options.header) {
+  // PostgreSQL sends the binary header in the same CopyData as the first row
+  // (some clients' readers expect that), and alone only before the trailer.
+  let pendingHeader: Buffer | undefined = options.format === 'binary' ? BINARY_COPY_HEADER : undefined;
+  if (options.header && options.format !== 'binary') {
     const quote = options.format === 'csv' ? (name: string) => csvField(name, options.delimiter, options.quote, options.escape, options.null) : textField;
     io.out.copyData(Buffer.from(columns.map((column) => quote(column.name)).join(options.delimiter) + '\n'));
   }
@@ -71,13 +73,15 @@ export async function sendCopyOut(io: CopyOutIo, columns: readonly Column[], sou
   for (let chunk = await source.nextChunk(); chunk; chunk = await source.nextChunk()) {
     for (let row = 0; row < chunk.rowCount; row++) {
       const encoded = encode(chunk.columns, row);
-      io.out.copyData(typeof encoded === 'string' ? Buffer.from(encoded) : encoded);
+      const bytes = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+      io.out.copyData(pendingHeader ? Buffer.concat([pendingHeader, bytes]) : bytes);
+      pendingHeader = undefined;
     }
     rows += chunk.rowCount;
     io.checkCanceled();
     await io.flushIfLarge();
   }
-  if (options.format === 'binary') io.out.copyData(BINARY_COPY_TRAILER);
+  if (options.format === 'binary') io.out.copyData(pendingHeader ? Buffer.concat([pendingHeader, BINARY_COPY_TRAILER]) : BINARY_COPY_TRAILER);
   io.out.copyDone();
   return rows;
 }

@@ -120,7 +120,8 @@ export function textField(value: string): string {
 
 /** A value in CSV: quoted when it must be (or when it is empty, to tell it from NULL). */
 export function csvField(value: string, delimiter: string, quote: string, escape: string, nullString: string): string {
-  const needs = value === '' || value === nullString || value.includes(delimiter) || value.includes(quote) || /[\r\n]/.test(value) || value === '\\.';
+  // An empty string is quoted only where it would read back as NULL.
+  const needs = (value === '' && nullString === '') || value === nullString || value.includes(delimiter) || value.includes(quote) || /[\r\n]/.test(value) || value === '\\.';
   if (!needs) return value;
   let out = quote;
   for (const c of value) {

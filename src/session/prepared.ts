@@ -62,13 +62,15 @@ export async function preparePlan(
   if (allInferred) {
     columns = describe(prepared, plan);
   } else {
-    // Column types are only known once parameter types are: describe with typed NULLs.
-    const probe = await conn.prepare(
+    // Column types are only known once parameter types are: describe with typed
+    // NULLs. An untyped one is text, as PostgreSQL resolves `SELECT $1`, unless
+    // the context needs another type (`generate_series(1, $1)`): then plain NULL.
+    const probeWith = (untyped: string) =>
       rewriteForDuckDB(plan.statement, rewrite, (n) => {
         const type = paramTypes[n - 1];
-        return type ? `CAST(NULL AS ${type.toString()})` : 'NULL';
-      }),
-    );
+        return type ? `CAST(NULL AS ${type.toString()})` : untyped;
+      });
+    const probe = await conn.prepare(probeWith('CAST(NULL AS VARCHAR)')).catch(() => conn.prepare(probeWith('NULL')));
     columns = describe(probe, plan);
     probe.destroySync();
   }

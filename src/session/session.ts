@@ -422,6 +422,8 @@ export class Session implements StatementContext {
   }
 
   notice(message: string, severity: 'NOTICE' | 'WARNING' = 'NOTICE', code = '00000'): void {
+    const levels = ['debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice', 'warning', 'error'];
+    if (levels.indexOf(severity.toLowerCase()) < levels.indexOf(this.settings.get('client_min_messages')!)) return;
     this.out.noticeResponse({ severity, code, message });
   }
 
