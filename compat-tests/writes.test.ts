@@ -135,17 +135,7 @@ SELECT count(*) FROM copy_items WHERE id >= 30;
 \\copy copy_items FROM 'no_such_file.csv' CSV
 SELECT count(*) FROM copy_items;
 `,
-};
-
-/**
- * psql scripts that still print something else on Arka than on PostgreSQL,
- * each for the reason given; the test asserts that they still differ, so
- * whoever fixes one removes its entry (and moves the case into SCRIPTS).
- */
-const KNOWN_PSQL_GAPS: Record<string, { script: string; why: string }> = {
-  'bytea in \\copy FROM (text, CSV, binary)': {
-    why: "a bytea value \\x00ff10 is read with DuckDB's escapes (\\x00 then the characters 'ff10') in all three formats, and an empty one ('\\x', or length 0 in binary) is rejected (22P02)",
-    script: `CREATE TABLE copy_bytes (id integer PRIMARY KEY, body bytea);
+  'bytea in \\copy FROM (text, CSV, binary)': `CREATE TABLE copy_bytes (id integer PRIMARY KEY, body bytea);
 \\set ON_ERROR_STOP 0
 \\copy copy_bytes FROM 'bytes.csv' CSV
 \\copy copy_bytes FROM stdin
@@ -158,34 +148,34 @@ const KNOWN_PSQL_GAPS: Record<string, { script: string; why: string }> = {
 \\copy copy_bytes FROM 'empty.bin' WITH (FORMAT binary)
 SELECT * FROM copy_bytes ORDER BY id;
 `,
-  },
-  'bytea literals in INSERT': {
-    why: "an untyped '\\x…' literal into a bytea column, and '\\x…'::bytea in an autocommit INSERT … VALUES of constants, store DuckDB's reading of the escapes",
-    script: `CREATE TABLE insert_bytes (id integer PRIMARY KEY, body bytea);
+  'bytea literals in INSERT': `CREATE TABLE insert_bytes (id integer PRIMARY KEY, body bytea);
 INSERT INTO insert_bytes VALUES (1, '\\x00ff10');
 INSERT INTO insert_bytes VALUES (2, '\\x00ff10'::bytea);
 SELECT * FROM insert_bytes ORDER BY id;
 `,
-  },
-  'array columns in \\copy FROM': {
-    why: "an array field in PostgreSQL's '{…}' syntax is cast by DuckDB, which rejects it (22P02)",
-    script: `CREATE TABLE copy_arrays (id integer PRIMARY KEY, tags text[], counts integer[]);
+  'array columns in \\copy FROM': `CREATE TABLE copy_arrays (id integer PRIMARY KEY, tags text[], counts integer[]);
 \\copy copy_arrays FROM stdin
 1	{a,"b c",NULL}	{1,2}
 \\.
 SELECT * FROM copy_arrays;
 `,
-  },
-  'CSV COPY FROM STDIN ends at \\.': {
-    why: "psql 15 sends the '\\.' line ending inline CSV data; Arka reads it as a row (22P04 missing data)",
-    script: `CREATE TABLE copy_inline (id integer PRIMARY KEY, name text);
+  'CSV COPY FROM STDIN ends at \\.': `CREATE TABLE copy_inline (id integer PRIMARY KEY, name text);
 COPY copy_inline FROM STDIN WITH (FORMAT csv);
 1,a
 2,b
 \\.
 SELECT * FROM copy_inline ORDER BY id;
 `,
-  },
+  'CSV COPY TO with a NULL string': `\\copy (SELECT 1 AS id, '' AS empty, NULL AS nothing, 'NULL' AS word) TO 'nulls.csv' WITH (FORMAT csv, NULL 'NULL', QUOTE '''')
+`,
+};
+
+/**
+ * psql scripts that still print something else on Arka than on PostgreSQL,
+ * each for the reason given; the test asserts that they still differ, so
+ * whoever fixes one removes its entry (and moves the case into SCRIPTS).
+ */
+const KNOWN_PSQL_GAPS: Record<string, { script: string; why: string }> = {
   'COPY errors without the row in CONTEXT': {
     why: 'a NOT NULL violation has no DETAIL (Failing row contains …); a duplicate key has no CONTEXT line; extra or missing columns have CONTEXT without the line\'s text (PostgreSQL: line 2: "…")',
     script: `CREATE TABLE copy_checked (id integer PRIMARY KEY, name text NOT NULL);
@@ -203,11 +193,6 @@ SELECT * FROM copy_inline ORDER BY id;
 3	c again
 \\.
 SELECT count(*) FROM copy_checked;
-`,
-  },
-  'CSV COPY TO with a NULL string': {
-    why: "with NULL 'NULL' an empty string is written quoted ('') where PostgreSQL leaves it bare",
-    script: `\\copy (SELECT 1 AS id, '' AS empty, NULL AS nothing, 'NULL' AS word) TO 'nulls.csv' WITH (FORMAT csv, NULL 'NULL', QUOTE '''')
 `,
   },
   'FORCE_QUOTE in \\copy TO': {
@@ -255,14 +240,8 @@ const KNOWN_GAPS: Record<string, Gap[]> = {
   psycopg2_writes: [{ path: ['not null', 'message'], why: NOT_NULL_DETAIL }],
   psycopg3_writes: [
     { path: ['failed transaction block', 'detail'], why: NOT_NULL_DETAIL },
-    { path: ['copy in arrays'], why: "COPY FROM of array columns: the '{…}' text is cast by DuckDB, which rejects it (22P02)" },
-    {
-      path: ['copy out binary rows'],
-      why: 'binary COPY TO sends its 19-byte header as a CopyData message of its own; psycopg reads each message as one row (the bytes are the same: "copy out binary bytes")',
-    },
   ],
   sqlalchemy_orm: [{ path: ['query', 'sum'], why: 'sum() of integers is numeric (PostgreSQL: bigint), so psycopg2 returns a Decimal' }],
-  'pg-writes': [{ path: ['arrayParameters'], why: "array parameters into array columns: the '{…}' text is cast by DuckDB, which rejects it (22P02)" }],
 };
 
 describe('writes through real clients: Arka does what PostgreSQL 15 does', () => {

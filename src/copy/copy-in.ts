@@ -142,7 +142,7 @@ function binaryRowsToCsv(rows: (Buffer | null)[][], columns: { oid: number }[]):
         if (field === null) return '';
         const decoded = decodeParameter(columns[i]!.oid, FormatCode.Binary, field, { timeZone: 'UTC' });
         const value = decoded.value === null ? '' : textEncoder(decoded.type, { timeZone: 'UTC', extraFloatDigits: 3 })(decoded.value);
-        return csvField(value, ',', '"', '"', '\u0000');
+        return csvField(value, ',', '"', '"', '');
       })
       .join(',');
     out += '\n';
