@@ -187,7 +187,7 @@ describe('WAL recovery', () => {
 
   // ---- (a) torn tails --------------------------------------------------------
 
-  const tornTails: { name: string; todo?: string; tamper: (path: string, frames: FrameInfo[]) => { cutAt: number } }[] = [
+  const tornTails: { name: string; tamper: (path: string, frames: FrameInfo[]) => { cutAt: number } }[] = [
     {
       name: 'half of a frame appended',
       tamper: (path, frames) => {
@@ -226,7 +226,6 @@ describe('WAL recovery', () => {
     {
       // What a file system can leave after power loss: the size grew, the data blocks were never written.
       name: 'a zero-filled block appended',
-      todo: 'server bug: a tail without frame magic is "bad frame magic" corruption, so the server refuses to start instead of cutting it',
       tamper: (path) => {
         const size = statSync(path).size;
         appendFileSync(path, Buffer.alloc(4096));
@@ -236,7 +235,7 @@ describe('WAL recovery', () => {
   ];
 
   for (const variant of tornTails) {
-    test(`(a) torn tail: ${variant.name} — cut, acknowledged data kept, new writes durable`, { timeout: 60_000, todo: variant.todo }, async () => {
+    test(`(a) torn tail: ${variant.name} — cut, acknowledged data kept, new writes durable`, { timeout: 60_000 }, async () => {
       const dataDir = track(copyDir(template));
       const { name, path, frames } = onlySegment(dataDir);
       const { cutAt } = variant.tamper(path, frames);
@@ -279,7 +278,6 @@ describe('WAL recovery', () => {
 
   const corruptions: {
     name: string;
-    todo?: string;
     reason: RegExp;
     tamper: (dataDir: string) => { segment: string; offset: number; undo: () => void };
   }[] = [
@@ -324,7 +322,6 @@ describe('WAL recovery', () => {
     {
       // A bit flip in the high byte of the length: the frame seems to run past the end of the file.
       name: 'an earlier frame’s length field pointing past the end of the segment',
-      todo: 'server bug: taken for a torn tail — the segment is cut there, every later (good) frame is deleted, and the server starts',
       reason: /.*/,
       tamper: (dataDir) => {
         const { name, path, frames } = onlySegment(dataDir);
@@ -360,7 +357,7 @@ describe('WAL recovery', () => {
   ];
 
   for (const variant of corruptions) {
-    test(`(b) corruption: ${variant.name} — the server refuses to start and names segment and offset`, { timeout: 60_000, todo: variant.todo }, async () => {
+    test(`(b) corruption: ${variant.name} — the server refuses to start and names segment and offset`, { timeout: 60_000 }, async () => {
       const dataDir = track(copyDir(template));
       const { segment, offset, undo } = variant.tamper(dataDir);
       const before = new Map(segments(dataDir).map((name) => [name, readFileSync(segmentPath(dataDir, name))]));

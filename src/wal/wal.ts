@@ -3,7 +3,7 @@ import { open, readFile, stat, truncate, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { fsyncDirectory } from './fsync.js';
-import { scanFrame, type Frame } from './frame.js';
+import { FRAME_MAGIC, scanFrame, type Frame } from './frame.js';
 
 const SEGMENT_PATTERN = /^segment_(\d{20})\.arrow$/;
 
@@ -59,7 +59,10 @@ export class WriteAheadLog {
           offset = scan.end;
           continue;
         }
-        if (scan.kind === 'torn' && i === segments.length - 1) {
+        // In the last segment, bytes no complete frame follows are a write the
+        // crash cut short (or blocks never written: zeros); a good frame after
+        // them means they are damage in the middle, which is never cut.
+        if (i === segments.length - 1 && !hasFrameAfter(bytes, offset)) {
           log.warn({ segment: segment.name, offset, discarded: bytes.length - offset }, 'cutting a torn WAL tail');
           await truncate(path, offset);
           const handle = await open(path, 'r+');
@@ -111,7 +114,8 @@ export class WriteAheadLog {
       this.log.debug({ segment: this.current.name }, 'new WAL segment');
     }
     const path = join(this.dir, this.current.name);
-    this.handle = await open(path, this.current.bytes === 0 ? 'w' : 'r+');
+    // 'wx': a new segment never replaces a file (LSNs are never reused, so names are unique).
+    this.handle = await open(path, this.current.bytes === 0 ? 'wx' : 'r+');
     if (this.current.bytes === 0) await fsyncDirectory(this.dir);
     this.current.bytes = (await stat(path)).size;
   }
@@ -121,4 +125,14 @@ export class WriteAheadLog {
     await this.handle?.close();
     this.handle = undefined;
   }
+}
+
+/** Whether a complete, checksummed frame starts anywhere after `offset`. */
+function hasFrameAfter(bytes: Buffer, offset: number): boolean {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32BE(FRAME_MAGIC);
+  for (let at = bytes.indexOf(magic, offset + 1); at >= 0; at = bytes.indexOf(magic, at + 1)) {
+    if (scanFrame(bytes, at).kind === 'frame') return true;
+  }
+  return false;
 }

@@ -190,7 +190,6 @@ export class Writer {
   }
 
   private async runGroup(jobs: Job[]): Promise<void> {
-    const startLsn = this.watermarks.nextLsn;
     let pending = jobs;
     let batching = true;
     for (;;) {
@@ -221,7 +220,6 @@ export class Writer {
           fallback = true;
           break;
         }
-        const before = this.watermarks.nextLsn;
         try {
           done.push({ job, value: await job.work(this.transaction(unit)) });
         } catch (error) {
@@ -230,7 +228,6 @@ export class Writer {
             job.reject(error);
             break;
           }
-          this.watermarks.nextLsn = before;
           job.reject(error);
         }
       }
@@ -238,8 +235,9 @@ export class Writer {
       if (aborted || fallback) {
         // DuckDB aborted the transaction (or a batch needs statement-by-statement
         // errors): run the group again, without the failed statement.
+        // LSNs already handed out are not reused (a gap is fine; a reused LSN
+        // could name a second WAL segment like the first).
         await this.rollbackQuietly();
-        this.watermarks.nextLsn = startLsn;
         if (fallback) batching = false;
         pending = pending.filter((job) => job !== aborted);
         if (pending.length === 0) return;
@@ -351,7 +349,6 @@ export class Writer {
     let released = false;
     const writer = this;
     const base = (): WriteTransaction => this.transaction(unit ?? new Unit(0, this.wal, this.options.frameBytes));
-    let startLsn = this.watermarks.nextLsn;
     return {
       conn: this.conn,
       context: (rewrite, parameterText) => base().context(rewrite, parameterText),
@@ -363,7 +360,6 @@ export class Writer {
       async begin() {
         await writer.conn.run('BEGIN TRANSACTION');
         unit = new Unit(writer.nextUnit++, writer.wal, writer.options.frameBytes);
-        startLsn = writer.watermarks.nextLsn;
       },
       async commit() {
         const committing = unit!;
@@ -380,7 +376,6 @@ export class Writer {
         unit = undefined;
         await writer.rollbackQuietly();
         writer.tables.clear();
-        writer.watermarks.nextLsn = startLsn;
       },
       release() {
         if (released) return;
