@@ -4,6 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import os from 'node:os';
 import { basename, join } from 'node:path';
 
 /** A server under test, as the client tools connect to it. */
@@ -11,6 +12,14 @@ export type Target = { name: string; host: string; port: number; user: string; d
 
 /** A measurement's result, or why it failed. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The 1-minute load average when a measurement began and when it ended. */
+export type Load = { start: number; end: number };
+
+/** A measurement's outcome with the machine's load around it (absent when it never ran). */
+export type Measured<T> = Outcome<T> & { load?: Load };
+
+export const loadAverage = (): number => os.loadavg()[0]!;
 
 /** Runs one measurement; a failure is logged in full and kept, on one line, for the report. */
 export async function attempt<T>(what: string, measure: () => Promise<T>): Promise<Outcome<T>> {
@@ -55,4 +64,12 @@ export function runTool(file: string, args: string[], timeoutMs: number): Promis
       reject(new Error(`${basename(file)} ${reason}: ${stderr.trim() || error.message}`));
     });
   });
+}
+
+/** Runs SQL through psql (unaligned, tuples only, stopping at the first error); returns the output's non-empty lines. */
+export async function psql(target: Target, sql: string | string[], timeoutMs = 120_000): Promise<string[]> {
+  const commands = (Array.isArray(sql) ? sql : [sql]).flatMap((command) => ['-c', command]);
+  const args = ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...connectionArgs(target), '-d', target.database, ...commands];
+  const stdout = await runTool(pgTool('psql'), args, timeoutMs);
+  return stdout.split('\n').filter((line) => line !== '');
 }

@@ -3,7 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectionArgs, pgTool, runTool, type Target } from './common.js';
+import { connectionArgs, pgTool, psql, runTool, type Target } from './common.js';
 
 export type Script = {
   label: string;
@@ -26,9 +26,23 @@ export const SCRIPTS: Script[] = [
   },
 ];
 
+/** The write section's scripts: no samples to check, the tables are made by the section's setup. */
+export const INSERT_SCRIPT: Script = {
+  label: 'single-row `INSERT`, no primary key',
+  text: "\\set id random(1, 1000000000)\nINSERT INTO ins (id, v) VALUES (:id, 'payload');\n",
+  samples: [],
+  expectedRows: 0,
+};
+export const UPSERT_SCRIPT: Script = {
+  label: 'single-row upsert, primary key',
+  text: "\\set id random(1, 1000000000)\nINSERT INTO ups (id, v) VALUES (:id, 'payload') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v;\n",
+  samples: [],
+  expectedRows: 0,
+};
+
 export type Protocol = 'simple' | 'prepared';
 export type PgbenchCase = { script: Script; clients: number; threads: number; protocol: Protocol };
-export type PgbenchResult = { tps: number; latencyMs: number };
+export type PgbenchResult = { tps: number; latencyMs: number; transactions: number };
 
 export function pgbenchCases(): PgbenchCase[] {
   const cases: PgbenchCase[] = [];
@@ -40,28 +54,21 @@ export function pgbenchCases(): PgbenchCase[] {
   return cases;
 }
 
-/** Writes each script to dir; returns the file of each. */
-export function writeScripts(dir: string): Map<Script, string> {
+/** Writes each script to dir (as <prefix>-<n>.sql); returns the file of each. */
+export function writeScripts(dir: string, scripts: Script[], prefix: string): Map<Script, string> {
   return new Map(
-    SCRIPTS.map((script, i) => {
-      const file = join(dir, `script-${i}.sql`);
+    scripts.map((script, i) => {
+      const file = join(dir, `${prefix}-${i}.sql`);
       writeFileSync(file, script.text);
       return [script, file];
     }),
   );
 }
 
-/** Rows the server returns for sql, via psql (unaligned, tuples only: one line a row). */
-async function psqlRowCount(target: Target, sql: string): Promise<number> {
-  const args = ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...connectionArgs(target), '-d', target.database, '-c', sql];
-  const stdout = await runTool(pgTool('psql'), args, 60_000);
-  return stdout.split('\n').filter((line) => line !== '').length;
-}
-
 /** Throws unless every sample of the script runs and returns the expected rows. */
 export async function checkScript(target: Target, script: Script): Promise<void> {
   for (const sql of script.samples) {
-    const rows = await psqlRowCount(target, sql);
+    const rows = (await psql(target, sql)).length;
     if (rows !== script.expectedRows) throw new Error(`${sql} returned ${rows} rows, expected ${script.expectedRows}`);
   }
 }
@@ -86,5 +93,6 @@ function parsePgbench(output: string): PgbenchResult {
   return {
     tps: number(/^tps = ([\d.]+) \(without initial connection time\)/m, 'tps'),
     latencyMs: number(/^latency average = ([\d.]+) ms/m, 'latency'),
+    transactions: number(/^number of transactions actually processed: (\d+)/m, 'transaction count'),
   };
 }

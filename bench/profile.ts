@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ARKA_BIN, tempDataDir } from '../test/support/arka.js';
+import type { Target } from './common.js';
 import { arkaTarget } from './servers.js';
 import { runPgbench, type PgbenchCase, type PgbenchResult } from './pgbench.js';
 import { cpuSeconds } from './proc.js';
@@ -35,7 +36,13 @@ export type ProfiledRun = {
 
 const TOP = 15;
 
-export async function profiledRun(benchCase: PgbenchCase, scriptFile: string, seconds: number): Promise<ProfiledRun> {
+/** setup (creating the tables the script writes, say) runs before the profiled window. */
+export async function profiledRun(
+  benchCase: PgbenchCase,
+  scriptFile: string,
+  seconds: number,
+  setup?: (target: Target) => Promise<void>,
+): Promise<ProfiledRun> {
   const profileDir = mkdtempSync(join(tmpdir(), 'arka-bench-prof-'));
   const dataDir = tempDataDir();
   try {
@@ -44,9 +51,11 @@ export async function profiledRun(benchCase: PgbenchCase, scriptFile: string, se
     let cpu: ProfiledRun['cpu'];
     let window: Window;
     try {
+      const target = arkaTarget(arka.port);
+      await setup?.(target);
       const before = cpuSeconds(arka.pid);
       const startUs = monotonicUs();
-      pgbench = await runPgbench(arkaTarget(arka.port), scriptFile, benchCase, seconds);
+      pgbench = await runPgbench(target, scriptFile, benchCase, seconds);
       window = { startUs, endUs: monotonicUs() };
       const after = cpuSeconds(arka.pid);
       cpu = { process: after.process - before.process, mainThread: after.mainThread - before.mainThread };

@@ -1,10 +1,15 @@
-// The results as markdown, and BENCHMARKS.md with its generated section replaced.
+// What the sections' reports share (the machine line, markdown tables, cells
+// for failures, ratios and load averages, the profile summary), and
+// BENCHMARKS.md: the description of every measurement, then each section's
+// generated results between its own markers, so running one section replaces
+// its results and keeps the others'.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Outcome } from './common.js';
-import type { PgbenchCase, PgbenchResult } from './pgbench.js';
+import os from 'node:os';
+import { loadAverage, type Measured, type Outcome } from './common.js';
+import type { Memory } from './proc.js';
 import type { ProfiledRun } from './profile.js';
-import { STREAM_ROWS, type StreamResult } from './stream.js';
+import type { Pair } from './servers.js';
 
 export type Machine = {
   date: string;
@@ -13,66 +18,37 @@ export type Machine = {
   memoryGiB: number;
   os: string;
   node: string;
-  /** 1-minute load average when the run began: other work on the machine skews every figure. */
+  /** 1-minute load average when the section began: other work on the machine skews every figure. */
   loadAverage: number;
 };
-/** One measurement on both servers. */
-export type Pair<T> = { arka: Outcome<T>; postgres: Outcome<T> };
-export type Results = {
-  machine: Machine;
-  seconds: number;
-  pgbench: (Pair<PgbenchResult> & { benchCase: PgbenchCase })[];
-  stream: Pair<StreamResult>;
-  profileCase: PgbenchCase;
-  profile: Outcome<ProfiledRun>;
-};
 
-export function renderResults(r: Results): string {
-  const m = r.machine;
-  return [
-    `Run ${m.date} on ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}; ` +
-      `1-minute load average ${m.loadAverage.toFixed(2)} at the start; ${r.seconds} s per pgbench run.`,
-    '',
-    '### pgbench',
-    '',
-    table(
-      ['Query', 'Protocol', 'Clients', 'Arka tps', 'Arka latency ms', 'PostgreSQL tps', 'PostgreSQL latency ms', 'Arka / PostgreSQL tps'],
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
-      r.pgbench.map(({ benchCase: c, arka, postgres }) => [
-        c.script.label, c.protocol, String(c.clients),
-        cell(arka, (v) => v.tps.toFixed(0)), cell(arka, (v) => v.latencyMs.toFixed(3)),
-        cell(postgres, (v) => v.tps.toFixed(0)), cell(postgres, (v) => v.latencyMs.toFixed(3)),
-        ratio(arka, postgres, (v) => v.tps),
-      ]),
-    ),
-    '',
-    `### Streaming ${STREAM_ROWS.toLocaleString('en')} rows to psql`,
-    '',
-    table(
-      ['Server', 'Wall time s', 'Rows/s', 'Server RSS before → peak'],
-      ['l', 'r', 'r', 'r'],
-      [
-        streamRow('Arka', r.stream.arka),
-        streamRow('PostgreSQL', r.stream.postgres),
-        ['Arka / PostgreSQL', '', ratio(r.stream.arka, r.stream.postgres, (v) => v.rowsPerSecond), ''],
-      ],
-    ),
-    '',
-    `### Where Arka's time goes (${r.profileCase.script.label}, ${r.profileCase.protocol}, ${r.profileCase.clients} client)`,
-    '',
-    r.profile.ok ? renderProfile(r.profile.value, r.seconds) : `Profile failed: ${r.profile.error}`,
-    '',
-  ].join('\n');
+export function machine(): Machine {
+  return {
+    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    memoryGiB: os.totalmem() / 2 ** 30,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    loadAverage: loadAverage(),
+  };
 }
 
-function renderProfile(p: ProfiledRun, seconds: number): string {
+export function machineLine(m: Machine): string {
+  return (
+    `Run ${m.date} on ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}; ` +
+    `1-minute load average ${m.loadAverage.toFixed(2)} at the start of the section.`
+  );
+}
+
+export function renderProfile(p: ProfiledRun, seconds: number): string {
   const { summary, cpu } = p;
   return [
     `${p.pgbench.tps.toFixed(0)} tps, ${p.pgbench.latencyMs.toFixed(3)} ms mean latency under the profiler. ` +
       `During the ${seconds} s run the Arka process used ${cpu.process.toFixed(1)} s CPU, ` +
       `${cpu.mainThread.toFixed(1)} s of it on the JavaScript thread (the rest: DuckDB and libuv threads). ` +
       `The JavaScript thread's profile over the run: ${(summary.busyMs / 1000).toFixed(1)} s busy, ` +
-      `${(summary.idleMs / 1000).toFixed(1)} s idle (waiting for the network or DuckDB). ` +
+      `${(summary.idleMs / 1000).toFixed(1)} s idle (waiting for the network, DuckDB or the disk). ` +
       `Top ${summary.top.length} functions by self time:`,
     '',
     table(
@@ -85,44 +61,72 @@ function renderProfile(p: ProfiledRun, seconds: number): string {
   ].join('\n');
 }
 
-function streamRow(name: string, outcome: Outcome<StreamResult>): string[] {
-  if (!outcome.ok) return [name, failure(outcome.error), '', ''];
-  const { seconds, rowsPerSecond, serverMemory } = outcome.value;
-  const memory = serverMemory ? `${mib(serverMemory.beforeKiB)} → ${mib(serverMemory.peakKiB)}` : '—';
-  return [name, seconds.toFixed(2), rowsPerSecond.toFixed(0), memory];
+export const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+/** "before → peak", with the kernel's VmHWM when it was read. */
+export function memoryCell(memory: Memory | undefined): string {
+  if (!memory) return '—';
+  const hwm = memory.hwmKiB === undefined ? '' : ` (VmHWM ${mib(memory.hwmKiB)})`;
+  return `${mib(memory.beforeKiB)} → ${mib(memory.peakKiB)}${hwm}`;
 }
 
-const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
-
-function cell<T>(outcome: Outcome<T>, format: (value: T) => string): string {
+export function cell<T>(outcome: Outcome<T>, format: (value: T) => string): string {
   return outcome.ok ? format(outcome.value) : failure(outcome.error);
 }
 
-function ratio<T>(a: Outcome<T>, b: Outcome<T>, metric: (value: T) => number): string {
+export function ratio<T>(a: Outcome<T>, b: Outcome<T>, metric: (value: T) => number): string {
   return a.ok && b.ok ? (metric(a.value) / metric(b.value)).toPrecision(2) : '—';
 }
 
+/** The 1-minute load average at the start → end of one side's measurement. */
+export function loadCell(measured: Measured<unknown>): string {
+  return measured.load ? `${measured.load.start.toFixed(2)}→${measured.load.end.toFixed(2)}` : '—';
+}
+
+/** Both sides' load, Arka first. */
+export function loadsCell(pair: Pair<unknown>): string {
+  return `${loadCell(pair.arka)} / ${loadCell(pair.postgres)}`;
+}
+
 /** An error in a table cell: one line, short, with no column separators. */
-function failure(error: string): string {
+export function failure(error: string): string {
   const text = error.replace(/\|/g, '/');
   return `error: ${text.length > 100 ? `${text.slice(0, 100)}…` : text}`;
 }
 
-function table(header: string[], align: ('l' | 'r')[], rows: string[][]): string {
+export function table(header: string[], align: ('l' | 'r')[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(align.map((a) => (a === 'r' ? '--:' : '---'))), ...rows.map(line)].join('\n');
 }
 
-const START = '<!-- bench:start (generated by npm run bench) -->';
-const END = '<!-- bench:end -->';
+/** The sections, in the order they run and appear in BENCHMARKS.md. */
+export const SECTIONS = ['read', 'write'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+const TITLES: Record<Section, string> = { read: '## Reads', write: '## Writes' };
+const start = (section: Section) => `<!-- bench:${section}:start (generated by npm run bench) -->`;
+const end = (section: Section) => `<!-- bench:${section}:end -->`;
 
 const INTRO = `# Benchmarks
 
-Arka and PostgreSQL 15 side by side on one machine, measured in a single run of
-\`npm run bench\` (\`BENCH_SECONDS\` sets the length of each pgbench run, default 10).
-The script starts both servers itself — Arka from \`bin/arka.js\` with a fresh data
-directory, PostgreSQL 15 initdb'd into a temp dir with default settings — reaches both
-over TCP on 127.0.0.1, and removes them afterwards.
+Arka and PostgreSQL 15 side by side on one machine, measured by \`npm run bench\`. It
+has two sections, **read** and **write**; \`npm run bench\` runs both, and
+\`npm run bench -- write\` (or \`BENCH_SECTIONS=write npm run bench\`; names separated by
+commas or spaces) runs only the ones named, replacing only their results below.
+\`BENCH_SECONDS\` sets the length of each timed run (pgbench, the freshness writer),
+default 10. Each section starts both servers itself — Arka from \`bin/arka.js\` with a
+fresh data directory, PostgreSQL 15 initdb'd into a temp dir — reaches both over TCP on
+127.0.0.1, measures Arka and then PostgreSQL (never both at once), and removes them
+afterwards.
+
+pgbench, psql, the benchmark's own Node process and the server share the machine's CPUs,
+so with several clients the CPU count bounds the figures as much as either server does.
+Other work on the machine skews them too, so each figure comes with the 1-minute load
+average at the start → end of its measurement (Arka / PostgreSQL).
+
+## Read section: what is measured
+
+PostgreSQL with default settings.
 
 - **pgbench** (15) with custom scripts (\`-n -f\`, no pgbench tables): \`SELECT 1;\`, and
   \`\\set n random(1, 100)\` + \`SELECT g, g * 2 AS twice FROM generate_series(1, 100) g WHERE g <= :n + 100;\`
@@ -131,27 +135,65 @@ over TCP on 127.0.0.1, and removes them afterwards.
   tps excludes connection time; latency is pgbench's mean.
 - **Streaming**: \`psql -X -A -t -c "SELECT g, g * 2 FROM generate_series(1, 10000000) g" -o /dev/null\`
   (FETCH_COUNT unset: psql reads the whole result): wall time, rows/s, and the Arka
-  process's resident memory (VmRSS, sampled every 50 ms) before and at its peak.
+  process's resident memory (VmRSS, sampled every 50 ms) before and at its peak, with
+  the kernel's peak (VmHWM, reset just before) beside it.
 - **Profile**: the \`SELECT 1\`, prepared, 1-client pgbench run again against an Arka under
   \`node --cpu-prof\`; self time per function (by function name and file) of the JavaScript
   thread while pgbench ran: the samples inside the run, each counted for its sampling
   interval, so start-up and shutdown are left out. DuckDB works on its own threads, which
   that profile does not see, so the process's CPU time from /proc is given beside it.
 
-pgbench, psql and the server share the machine's CPUs, so with 4 clients the CPU count
-bounds the figures as much as either server does; the load average at the start is given
-with the results because other work on the machine skews them too.
+## Write section: what is measured
 
+PostgreSQL with \`synchronous_commit = on\` set in postgresql.conf and fsync at its
+default (on); the values the server reports (\`SHOW\`) are printed with the results. Arka
+acknowledges a write only after its WAL frame is fsynced (there is no setting to turn
+that off). The tables, made on both servers by the same SQL:
+\`t (id bigint, name text, amount numeric(12,2), created_at timestamptz, qty int)\`,
+\`ins (id bigint, v text)\`, \`ups (id bigint PRIMARY KEY, v text)\`, \`fresh (seq bigint, v text)\`.
+
+- **COPY**: a 5,000,000-row CSV file for \`t\` (generated once into a temp dir; ids 1…5M,
+  one row in 1000 with a quoted name holding a comma and doubled quotes, amounts with
+  two decimals, timestamps with microseconds and \`+00\`, negative and positive ints)
+  loaded with \`psql -X -c "\\copy t FROM 'file' CSV"\`: wall time of the psql process, rows/s,
+  and the Arka process's resident memory during the COPY (VmRSS sampled every 50 ms, and
+  VmHWM reset just before and read just after). Afterwards, on each server,
+  \`count(*)\` must be 5,000,000 and \`sum(id)\`, \`sum(amount)\`, \`sum(qty)\`,
+  \`sum(length(name))\` and four sample rows (all five columns compared by value) must
+  match what was generated.
+- **Single-row INSERTs**: pgbench, \`-M prepared\`, the script
+  \`\\set id random(1, 1000000000)\` + \`INSERT INTO ins (id, v) VALUES (:id, 'payload');\`
+  (no primary key) with 1 client (\`-c 1 -j 1\`) and 8 clients (\`-c 8 -j 2\`); and, for
+  information, \`INSERT INTO ups (id, v) VALUES (:id, 'payload') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v;\`
+  (primary key) with 8 clients. After each run the table's \`count(*)\` is compared
+  with the transactions pgbench counted so far (an acknowledged insert must be there).
+- **Freshness**: one node-postgres connection inserts 100 rows (\`seq\` consecutive) every
+  10 ms — 10,000 rows/s — as one \`INSERT INTO fresh (seq, v) VALUES (…), …\` (simple
+  protocol), each write starting at its slot or, if the previous one was not yet
+  acknowledged, right after it; for as long as a pgbench run. A second connection polls
+  \`SELECT max(seq) FROM fresh\` (a prepared statement) in a tight loop. A write is
+  visible when a poll returns its last \`seq\` or more; its freshness is the time from the
+  writer receiving its acknowledgement to the reader receiving the first such poll
+  result (both in the benchmark's process, on one clock). A poll's result reflects
+  some moment during its round trip, so this over-states the lag by up to one poll
+  round trip (given); a write seen before its acknowledgement arrived counts as 0.
+  Also given: the writer's round trip (send → acknowledgement) and the rate achieved.
+- **Profile**: the 8-client \`INSERT\` pgbench run again against an Arka under
+  \`node --cpu-prof\`, summarised as for the read section.
 `;
 
-/** Replaces the generated section of the file (creating the file, or the section, if missing). */
-export function writeBenchmarks(path: string, section: string): void {
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : `${INTRO}${START}\n${END}\n`;
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start + START.length)}\n${section}${current.slice(end)}`
-      : `${current.trimEnd()}\n\n${START}\n${section}${END}\n`;
-  writeFileSync(path, next);
+function generated(current: string, section: Section): string | undefined {
+  const from = current.indexOf(start(section));
+  const to = current.indexOf(end(section));
+  return from >= 0 && to > from ? current.slice(from + start(section).length + 1, to) : undefined;
+}
+
+/** Rewrites the file: the description, then each section's results — the new ones for section, the ones already there for the others. */
+export function writeBenchmarks(path: string, section: Section, results: string): void {
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const parts = SECTIONS.map((s) => {
+    const body = s === section ? results : generated(current, s) ?? `Not run yet: \`npm run bench -- ${s}\`.\n`;
+    return `${TITLES[s]}\n\n${start(s)}\n${body}${end(s)}\n`;
+  });
+  writeFileSync(path, `${INTRO}\n${parts.join('\n')}`);
 }

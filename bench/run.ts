@@ -1,23 +1,24 @@
-// npm run bench: Arka and PostgreSQL 15 side by side on this machine —
-// pgbench throughput and latency, a 10-million-row result streamed to psql,
-// and a CPU profile of Arka — printed as markdown and written to BENCHMARKS.md.
+// npm run bench: Arka and PostgreSQL 15 side by side on this machine, in two
+// sections — read (pgbench queries, a 10-million-row result streamed to psql,
+// a CPU profile) and write (a 5-million-row COPY, single-row inserts and
+// upserts, write-to-read freshness, a CPU profile of inserts) — printed as
+// markdown and written to BENCHMARKS.md.
+//
+// npm run bench -- write (or BENCH_SECTIONS=write) runs only the sections
+// named; BENCH_SECONDS sets the length of each timed run.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attempt, type Outcome } from './common.js';
-import { checkScript, pgbenchCases, runPgbench, SCRIPTS, writeScripts, type PgbenchCase, type Script } from './pgbench.js';
-import { profiledRun } from './profile.js';
-import { renderResults, writeBenchmarks, type Machine, type Pair, type Results } from './report.js';
-import { startArkaServer, startPostgresServer, type Server } from './servers.js';
-import { streamRows } from './stream.js';
+import { readSection } from './read.js';
+import { SECTIONS, writeBenchmarks, type Section } from './report.js';
+import { writeSection } from './write.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEFAULT_SECONDS = 10;
-const PROFILE_CASE: PgbenchCase = { script: SCRIPTS[0]!, clients: 1, threads: 1, protocol: 'prepared' };
 
-type Side = keyof Pair<unknown>;
+const RUN: Record<Section, (workDir: string, seconds: number) => Promise<string>> = { read: readSection, write: writeSection };
 
 function benchSeconds(): number {
   const raw = process.env['BENCH_SECONDS'];
@@ -27,78 +28,29 @@ function benchSeconds(): number {
   return seconds;
 }
 
-function machine(): Machine {
-  return {
-    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    cpus: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
-    memoryGiB: os.totalmem() / 2 ** 30,
-    os: `${os.type()} ${os.release()}`,
-    node: process.version,
-    loadAverage: os.loadavg()[0]!,
-  };
-}
-
-/** Runs measure on Arka, then on PostgreSQL (never both at once); a server that did not start fails its side. */
-async function onBoth<T>(servers: Pair<Server>, what: string, measure: (server: Server, side: Side) => Promise<T>): Promise<Pair<T>> {
-  const on = async (side: Side): Promise<Outcome<T>> => {
-    const server = servers[side];
-    if (!server.ok) return server;
-    process.stderr.write(`bench: ${server.value.target.name}: ${what}\n`);
-    return attempt(`${server.value.target.name} ${what}`, () => measure(server.value, side));
-  };
-  return { arka: await on('arka'), postgres: await on('postgres') };
-}
-
-async function measureServers(
-  servers: Pair<Server>,
-  scriptFiles: Map<Script, string>,
-  seconds: number,
-): Promise<Pick<Results, 'pgbench' | 'stream'>> {
-  const checks = new Map<Script, Pair<void>>();
-  for (const script of SCRIPTS) checks.set(script, await onBoth(servers, `check ${script.label}`, (server) => checkScript(server.target, script)));
-  const pgbench: Results['pgbench'] = [];
-  for (const benchCase of pgbenchCases()) {
-    const { script, protocol, clients } = benchCase;
-    const result = await onBoth(servers, `pgbench ${script.label} ${protocol} -c ${clients}`, (server, side) => {
-      const check = checks.get(script)![side];
-      if (!check.ok) throw new Error(`not run, the check failed: ${check.error}`);
-      return runPgbench(server.target, scriptFiles.get(script)!, benchCase, seconds);
-    });
-    pgbench.push({ benchCase, ...result });
-  }
-  const stream = await onBoth(servers, 'stream to psql', (server) => streamRows(server.target, server.pid));
-  return { pgbench, stream };
-}
-
-async function stopServers(servers: Pair<Server>): Promise<void> {
-  for (const server of [servers.arka, servers.postgres]) {
-    if (server.ok) await attempt(`stop ${server.value.target.name}`, () => server.value.stop());
-  }
+/** The sections named on the command line, else in BENCH_SECTIONS, else all; in their usual order. */
+function chosenSections(): Section[] {
+  const named = [...process.argv.slice(2), process.argv.length > 2 ? '' : process.env['BENCH_SECTIONS'] ?? '']
+    .flatMap((arg) => arg.split(/[\s,]+/))
+    .filter((name) => name !== '');
+  if (named.length === 0) return [...SECTIONS];
+  const unknown = named.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}: the sections are ${SECTIONS.join(', ')}`);
+  return SECTIONS.filter((section) => named.includes(section));
 }
 
 async function main(): Promise<void> {
   const seconds = benchSeconds();
-  const host = machine();
+  const sections = chosenSections();
   const workDir = mkdtempSync(join(os.tmpdir(), 'arka-bench-'));
   try {
-    const scriptFiles = writeScripts(workDir);
-    const servers: Pair<Server> = {
-      arka: await attempt('start Arka', startArkaServer),
-      postgres: await attempt('start PostgreSQL', startPostgresServer),
-    };
-    let measured: Pick<Results, 'pgbench' | 'stream'>;
-    try {
-      measured = await measureServers(servers, scriptFiles, seconds);
-    } finally {
-      await stopServers(servers);
+    for (const section of sections) {
+      process.stderr.write(`bench: section ${section}\n`);
+      const markdown = await RUN[section](workDir, seconds);
+      process.stdout.write(`## ${section}\n\n${markdown}\n`);
+      // Written after each section, so a later one failing keeps the earlier results.
+      writeBenchmarks(join(ROOT, 'BENCHMARKS.md'), section, markdown);
     }
-    // After the others have stopped, so the profiled Arka has the machine to itself.
-    process.stderr.write('bench: Arka under --cpu-prof\n');
-    const profile = await attempt('profiled run', () => profiledRun(PROFILE_CASE, scriptFiles.get(PROFILE_CASE.script)!, seconds));
-    const markdown = renderResults({ machine: host, seconds, ...measured, profileCase: PROFILE_CASE, profile });
-    process.stdout.write(markdown);
-    writeBenchmarks(join(ROOT, 'BENCHMARKS.md'), markdown);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
