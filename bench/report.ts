@@ -178,6 +178,10 @@ that off). The tables, made on both servers by the same SQL:
   some moment during its round trip, so this over-states the lag by up to one poll
   round trip (given); a write seen before its acknowledgement arrived counts as 0.
   Also given: the writer's round trip (send → acknowledgement) and the rate achieved.
+  \`fresh\` has no index on either server, so PostgreSQL answers each poll with a scan of
+  the heap, which grows to about 5 ms at the 100,000 rows of a 10 s run (measured
+  apart: 0.3 ms at 1,000 rows, 2.4 ms at 50,000, 4.7 ms at 100,000); its freshness
+  figures include that.
 - **Profile**: the 8-client \`INSERT\` pgbench run again against an Arka under
   \`node --cpu-prof\`, summarised as for the read section.
 `;
