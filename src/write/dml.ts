@@ -284,13 +284,7 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
       await conn.run(`DELETE FROM ${NEW_ROWS} AS n USING ${table.qualified} AS t WHERE ${keyJoin(table, 't', 'n')}`);
       await conn.run(`DELETE FROM ${NEW_ROWS} WHERE rowid NOT IN (SELECT min(rowid) FROM ${NEW_ROWS} GROUP BY ${keys})`);
     } else {
-      const duplicate = await conn.runAndReadAll(
-        `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
-         UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
-         LIMIT 1`,
-      );
-      const key = duplicate.getRowsJS()[0];
-      if (key) throw uniqueViolation(table, key);
+      await checkNewKeys(conn, table);
     }
   } else if (ast.onConflictClause) {
     throw notSupported(`ON CONFLICT is not supported on append-only table "${table.name}"`, 'Declare a PRIMARY KEY on the table.');
@@ -316,6 +310,18 @@ function suppliedColumnCount(select: AstNode | undefined): number | undefined {
   if (!targets || select.op !== 'SETOP_NONE') return undefined;
   const star = targets.some((t) => (t.ResTarget.val?.ColumnRef?.fields as AstNode[] | undefined)?.some((f) => f.A_Star));
   return star ? undefined : targets.length;
+}
+
+/** 23505 for the first key of NEW_ROWS that repeats there or is already in the table. */
+async function checkNewKeys(conn: DuckDBConnection, table: WriteTable): Promise<void> {
+  const keys = columnList(keyColumns(table));
+  const duplicate = await conn.runAndReadAll(
+    `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
+     UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
+     LIMIT 1`,
+  );
+  const key = duplicate.getRowsJS()[0];
+  if (key) throw uniqueViolation(table, key);
 }
 
 /** After an UPDATE's new values are in CHANGED: a changed key must stay unique. */
@@ -481,16 +487,7 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
   await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
   await checkNotNull(conn, table, NEW_ROWS);
-  if (table.kind === 'primary_key') {
-    const keys = columnList(keyColumns(table));
-    const duplicate = await conn.runAndReadAll(
-      `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
-       UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
-       LIMIT 1`,
-    );
-    const key = duplicate.getRowsJS()[0];
-    if (key) throw uniqueViolation(table, key);
-  }
+  if (table.kind === 'primary_key') await checkNewKeys(conn, table);
   const records = await stage(context, table, { inserts: NEW_ROWS });
   return { table, records, affected: records, tag: `COPY ${records}` };
 }
