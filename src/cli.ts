@@ -17,6 +17,8 @@ Options:
   --max-message-size <n>    largest protocol message in bytes (default 1073741824)
   --duckdb-memory-limit <s> DuckDB memory_limit, e.g. 4GB (default: DuckDB's own)
   --duckdb-threads <n>      DuckDB worker threads (default: DuckDB's own)
+  --read-wait-timeout <ms>  how long a read waits for DuckDB to apply the writes
+                            acknowledged before it, then 57014 (default 30000)
   --log-level <level>       trace, debug, info, warn, error (default info)
   --version                 print the version
 `;
@@ -47,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
       'max-message-size': { type: 'string' },
       'duckdb-memory-limit': { type: 'string' },
       'duckdb-threads': { type: 'string' },
+      'read-wait-timeout': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -72,7 +75,11 @@ async function main(argv: string[]): Promise<void> {
     maxConnections: positiveInteger('max-connections', values['max-connections'], 100),
     duckdbMemoryLimit: values['duckdb-memory-limit'],
     duckdbThreads: values['duckdb-threads'] ? positiveInteger('duckdb-threads', values['duckdb-threads'], 1) : undefined,
-    limits: { ...DEFAULT_LIMITS, maxMessageLength: positiveInteger('max-message-size', values['max-message-size'], DEFAULT_LIMITS.maxMessageLength) },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxMessageLength: positiveInteger('max-message-size', values['max-message-size'], DEFAULT_LIMITS.maxMessageLength),
+      readWaitTimeoutMs: positiveInteger('read-wait-timeout', values['read-wait-timeout'], DEFAULT_LIMITS.readWaitTimeoutMs),
+    },
   };
   if (config.password === '') config.password = undefined;
   const log = createLogger(values['log-level']!);

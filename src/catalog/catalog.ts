@@ -29,11 +29,12 @@ export const CATALOG_SETUP = [
   `CREATE TABLE IF NOT EXISTS arka_meta.state (id INTEGER PRIMARY KEY, applied_lsn UBIGINT NOT NULL, wal_bytes UBIGINT NOT NULL,
      wal_segments INTEGER NOT NULL, applied_at TIMESTAMPTZ)`,
   'INSERT INTO arka_meta.state SELECT 1, 0, 0, 0, NULL WHERE NOT EXISTS (SELECT 1 FROM arka_meta.state)',
-  // The watermarks: the writer applies each commit group before acknowledging
-  // it, so the WAL and DuckDB are at the same LSN and the apply lag is zero.
+  // The watermarks, live from the writer (arka_watermark); applied_at is when DuckDB last committed an apply.
   `CREATE OR REPLACE MACRO main.arka_status() AS TABLE
-     SELECT applied_lsn AS wal_lsn, applied_lsn AS duckdb_lsn, CAST(0 AS UBIGINT) AS iceberg_lsn,
-            wal_bytes, wal_segments, CAST(0 AS UBIGINT) AS apply_lag, applied_at
+     SELECT arka_watermark('wal_lsn') AS wal_lsn, arka_watermark('duckdb_lsn') AS duckdb_lsn,
+            arka_watermark('iceberg_lsn') AS iceberg_lsn, arka_watermark('wal_bytes') AS wal_bytes,
+            CAST(arka_watermark('wal_segments') AS INTEGER) AS wal_segments, arka_watermark('apply_lag') AS apply_lag,
+            arka_watermark('apply_queued_rows') AS apply_queued_rows, applied_at
      FROM arka_meta.state`,
   // The CDC log of a table: its change records still held (see changesTable).
   `CREATE OR REPLACE MACRO main.arka_changes(name) AS TABLE

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBScalarFunction, UBIGINT, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { PG_CATALOG_SETUP } from '../pgcatalog/setup.js';
 
 export type EngineOptions = {
@@ -32,6 +32,15 @@ const DATABASE_SETUP = [
   // DuckDB reads as an escape then characters) and arrays ('{a,"b c",NULL}').
   String.raw`CREATE OR REPLACE MACRO main.arka_bytea(t) AS
      CASE WHEN regexp_full_match(t, '\\x([0-9a-fA-F]{2})*') THEN unhex(substr(t, 3)) ELSE CAST(t AS BLOB) END`,
+  // PostgreSQL's integer input takes digits only; DuckDB's cast would round '1.5'.
+  String.raw`CREATE OR REPLACE MACRO main.arka_integer_text(t, type_name) AS
+     CASE WHEN t IS NULL OR regexp_full_match(t, '\s*[+-]?[0-9]+\s*') THEN t
+          ELSE error('22P02: invalid input syntax for type ' || type_name || ': "' || t || '"') END`,
+  // PostgreSQL's float input refuses what overflows to infinity or underflows to zero; DuckDB's cast does not.
+  String.raw`CREATE OR REPLACE MACRO main.arka_float_text(t, v, type_name) AS
+     CASE WHEN (isinf(v) AND NOT regexp_matches(t, '(?i)inf'))
+            OR (v = 0 AND regexp_matches(regexp_replace(t, '[eE].*$', ''), '[1-9]'))
+          THEN error('22003: "' || t || '" is out of range for type ' || type_name) ELSE v END`,
   String.raw`CREATE OR REPLACE MACRO main.arka_array_text(t) AS
      CASE WHEN t IS NULL THEN NULL ELSE list_transform(
        regexp_extract_all(substr(trim(t), 2, length(trim(t)) - 2), '"(?:[^"\\]|\\.)*"|[^,]+'),
@@ -40,8 +49,13 @@ const DATABASE_SETUP = [
                  ELSE trim(e) END) END`,
 ];
 
+/** A live watermark by name (wal_lsn, duckdb_lsn, …), read by SQL through arka_watermark(name). */
+export type WatermarkSource = (name: string) => bigint;
+
 /** The embedded, persistent DuckDB database under the data directory. */
 export class Engine {
+  private watermarkSource: WatermarkSource = () => 0n;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly path: string,
@@ -62,6 +76,20 @@ export class Engine {
     const engine = new Engine(instance, path);
     const connection = await instance.connect();
     try {
+      // arka_status() reads the writer's watermarks as they are now, not as a table last recorded them.
+      connection.registerScalarFunction(
+        DuckDBScalarFunction.create({
+          name: 'arka_watermark',
+          returnType: UBIGINT,
+          parameterTypes: [VARCHAR],
+          volatile: true,
+          mainFunction: (_info, input, output) => {
+            const names = input.getColumnVector(0);
+            for (let row = 0; row < input.rowCount; row++) output.setItem(row, engine.watermarkSource(String(names.getItem(row))));
+            output.flush();
+          },
+        }),
+      );
       for (const sql of [...DATABASE_SETUP, ...setup, ...PG_CATALOG_SETUP]) {
         try {
           await connection.run(sql);
@@ -73,6 +101,11 @@ export class Engine {
       connection.closeSync();
     }
     return engine;
+  }
+
+  /** Where arka_watermark() reads from (the writer, once open). */
+  setWatermarkSource(source: WatermarkSource): void {
+    this.watermarkSource = source;
   }
 
   async connect(): Promise<DuckDBConnection> {

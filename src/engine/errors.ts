@@ -61,6 +61,17 @@ const RULES: Rule[] = [
     code: SqlState.InvalidDatetimeFormat,
     message: (m) => `invalid input syntax for type timestamp: "${m[1] ?? m[2]}"`,
   },
+  // A well-formed number DuckDB could not convert does not fit the type.
+  {
+    pattern: /^Conversion Error: Could not convert string ['"](\s*[+-]?\d+\s*)['"] to (INT8|INT16|INT32|INT64)/,
+    code: SqlState.NumericValueOutOfRange,
+    message: (m) => `value "${m[1]}" is out of range for type ${m[2] === 'INT64' ? 'bigint' : m[2] === 'INT16' || m[2] === 'INT8' ? 'smallint' : 'integer'}`,
+  },
+  {
+    pattern: /^Conversion Error: Could not convert string ['"](\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*)['"] to (DOUBLE|FLOAT)/,
+    code: SqlState.NumericValueOutOfRange,
+    message: (m) => `"${m[1]}" is out of range for type ${m[2] === 'FLOAT' ? 'real' : 'double precision'}`,
+  },
   {
     pattern: /^Conversion Error: Could not convert string ['"](.*)['"] to (INT8|INT16|INT32|INT64|INT128)/,
     code: SqlState.InvalidTextRepresentation,

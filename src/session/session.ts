@@ -14,7 +14,7 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
-import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated } from '../write/dml.js';
+import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
 import { sendCopyOut } from '../copy/copy-out.js';
@@ -33,7 +33,7 @@ import { parseStatements, tokensOf, type ParsedStatement } from '../sql/parse.js
 import type { RewriteContext } from '../sql/rewrite.js';
 import { duckTypeOfOid, pgOidOf } from '../types/mapping.js';
 import { PgOid } from '../types/pg-types.js';
-import { decodeParameter } from '../types/params.js';
+import { decodeParameter, InvalidParameterError } from '../types/params.js';
 import { bindPlan, preparePlan, unknownLiteral, type PreparedQuery } from './prepared.js';
 import { fieldDescriptions, formatsFor, ResultCursor } from './result-cursor.js';
 import { ArrayRowSource, DuckDBRowSource, type Column } from './row-source.js';
@@ -62,6 +62,8 @@ export type SessionLimits = {
   maxDetachedRows: number;
   /** Startup and authentication must finish within this. */
   authenticationTimeoutMs: number;
+  /** A read waits at most this long for DuckDB to apply the writes acknowledged before it (then 57014). */
+  readWaitTimeoutMs: number;
 };
 
 /** What a session needs from the server. */
@@ -87,6 +89,16 @@ type Statement = { name: string; sql: string; plan: Plan; paramOids: number[]; q
 type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outcome?: Outcome; formats: FormatCode[]; bind: Bind };
 
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
+
+/** A Bind parameter's value; a bad one is the client's error, with PostgreSQL's SQLSTATE. */
+function decodeBindParameter(oid: number, format: FormatCode, data: Buffer): ReturnType<typeof decodeParameter> {
+  try {
+    return decodeParameter(oid, format, data);
+  } catch (error) {
+    if (error instanceof InvalidParameterError) throw new SqlError(error.code, error.message);
+    throw error;
+  }
+}
 
 /** One client connection: the protocol state machine around a DuckDB connection. */
 export class Session implements StatementContext {
@@ -212,14 +224,20 @@ export class Session implements StatementContext {
   }
 
   /** INSERT / UPDATE / DELETE: in the transaction's lease, or an autocommit commit group. */
-  private async runWrite(statement: ParsedStatement, parameterText?: (n: number) => string | undefined): Promise<Outcome> {
+  private async runWrite(
+    statement: ParsedStatement,
+    parameterText?: (n: number) => string | undefined,
+    parameterInput?: ParameterInput,
+  ): Promise<Outcome> {
     const run = async (tx: WriteTransaction): Promise<Evaluated> => {
       const evaluated = await evaluate(tx.context(this.rewrite, parameterText), statement);
       await tx.apply(evaluated);
       return evaluated;
     };
     const evaluated =
-      this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run, fastInsert(statement, parameterText));
+      this.txStatus !== 'I'
+        ? await run(await this.transactionLease())
+        : await this.services.writer.submit(run, fastInsert(statement, parameterText, parameterInput));
     const returned = evaluated.returning;
     if (!returned) return { kind: 'command', tag: evaluated.tag };
     return {
@@ -251,7 +269,7 @@ export class Session implements StatementContext {
         return evaluated;
       };
       const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
-      this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
+        this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
       return { kind: 'command', tag: evaluated.tag };
     } catch (error) {
       throw await copyError(this.connection!, error, source, target);
@@ -261,6 +279,7 @@ export class Session implements StatementContext {
   }
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
+    await this.awaitAcknowledgedWrites();
     const ast = statement.ast;
     let sql: string;
     let targets: (OutputTarget | null)[] | undefined;
@@ -289,19 +308,45 @@ export class Session implements StatementContext {
     return { out: this.out, flushIfLarge: this.hooks.flushIfLarge, checkCanceled: this.hooks.checkCanceled };
   }
 
-  /** A Bind's parameters as SQL literals of their types, for a write statement. */
-  private parameterLiterals(statement: Statement, bind: Bind): (n: number) => string | undefined {
+  /**
+   * A read sees every write acknowledged before it started, on any
+   * connection (read your writes, and what PostgreSQL's read committed
+   * gives): it waits, bounded by readWaitTimeoutMs, for DuckDB to apply them.
+   */
+  private async awaitAcknowledgedWrites(): Promise<void> {
+    const writer = this.services.writer;
+    await writer.waitApplied(writer.watermarks.walLsn, this.services.limits.readWaitTimeoutMs);
+  }
+
+  private writeWithParameters(statement: ParsedStatement, portal: Portal): Promise<Outcome> {
+    const inputs = this.parameterInputs(portal.statement, portal.bind);
+    return this.runWrite(statement, this.parameterLiterals(portal.statement, inputs), inputs);
+  }
+
+  /** A Bind's parameters as PostgreSQL text with their DuckDB types, for a write that may be evaluated without DuckDB. */
+  private parameterInputs(statement: Statement, bind: Bind): ParameterInput {
     const { values, types: decodedTypes, texts } = this.parameterValues(statement, bind);
     const types = statement.paramTypes ?? [];
     return (n) => {
       const i = n - 1;
       if (i < 0 || i >= values.length) return undefined;
       const value = values[i];
-      if (value === null || value === undefined) return 'NULL';
-      const type = types[i];
+      if (value === null || value === undefined) return { text: null, type: types[i]?.toString() };
       // A binary parameter goes in as PostgreSQL's text for its value.
       const text = texts[i] ?? textEncoder(decodedTypes[i]!, { timeZone: 'UTC', extraFloatDigits: 3 })(value);
-      return type ? castFromText(quoteLiteral(text), type.toString()) : unknownLiteral(text);
+      return { text, type: types[i]?.toString() };
+    };
+  }
+
+  /** A Bind's parameters as SQL literals of their types, for a write statement. */
+  private parameterLiterals(statement: Statement, inputs: ParameterInput): (n: number) => string | undefined {
+    const types = statement.paramTypes ?? [];
+    return (n) => {
+      const input = inputs(n);
+      if (!input) return undefined;
+      if (input.text === null) return 'NULL';
+      const type = types[n - 1];
+      return type ? castFromText(quoteLiteral(input.text), type.toString()) : unknownLiteral(input.text);
     };
   }
 
@@ -722,6 +767,7 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
+    await this.awaitAcknowledgedWrites();
     if (plan.explain) return explainRows(this.conn, plan.sql);
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
@@ -822,7 +868,7 @@ export class Session implements StatementContext {
         types.push(statement.query?.paramTypes[i] ?? duckTypeOfOid(oid));
         return;
       }
-      const decoded = decodeParameter(oid, format, data);
+      const decoded = decodeBindParameter(oid, format, data);
       values.push(decoded.value);
       types.push(decoded.type);
     });
@@ -865,7 +911,7 @@ export class Session implements StatementContext {
     if (plan.kind !== 'query' || plan.explain) {
       this.guardFailedTransaction(plan.statement);
       portal.outcome ??= await this.withStatement(() =>
-        plan.kind === 'write' ? this.runWrite(plan.statement, this.parameterLiterals(portal.statement, portal.bind)) : this.start(plan, undefined),
+        plan.kind === 'write' ? this.writeWithParameters(plan.statement, portal) : this.start(plan, undefined),
       );
       if (portal.outcome.kind === 'command') {
         this.out.commandComplete(portal.outcome.tag);

@@ -1,7 +1,10 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
-import type { ChangeBatch } from '../wal/change-batch.js';
-import { walReadExpression, type WriteTable } from './tables.js';
+import type { ChangeBatch, WalColumnKind } from '../wal/change-batch.js';
+import { walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
+
+/** Where the general apply stages a batch's records (STAGE in dml.ts is the evaluation's). */
+const APPLY_STAGE = '__arka_apply_stage';
 
 const cols = (table: WriteTable, prefix = ''): string => table.columns.map((c) => `${prefix}${quoteIdent(c.name)}`).join(', ');
 
@@ -63,4 +66,108 @@ function emptyBatch(table: WriteTable): ChangeBatch {
     changeTypes: [],
     timestamps: [],
   };
+}
+
+const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {
+  bool: 'BOOLEAN',
+  int8: 'TINYINT',
+  int16: 'SMALLINT',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float32: 'FLOAT',
+  float64: 'DOUBLE',
+  text: 'VARCHAR',
+  timestamp: 'BIGINT',
+};
+
+/**
+ * Applies one WAL change batch to its table and CDC log, in the connection's
+ * transaction. Inserts into an append-only table, in the table's own column
+ * types, go in as they are to both; anything else is staged with an appender
+ * and applied set-based (applyStage). Used by the live apply and by recovery
+ * alike.
+ */
+export async function applyChangeBatch(conn: DuckDBConnection, table: WriteTable, batch: ChangeBatch): Promise<void> {
+  if (appendsAsIs(table, batch)) {
+    await appendRows(conn, table.name, table.schema, batch, false);
+    await appendRows(conn, `changes_${table.name}`, 'arka_meta', batch, true);
+    return;
+  }
+  const defs = batch.columns.map((c) => `${quoteIdent(c.name)} ${WAL_COLUMN_TYPES[c.kind]}`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE __arka_replay (${[...defs, '__lsn UBIGINT', '__change_type VARCHAR', '__ts BIGINT'].join(', ')})`);
+  const appender = await conn.createAppender('__arka_replay', 'main', 'temp');
+  try {
+    for (let row = 0; row < batch.lsns.length; row++) {
+      batch.columns.forEach((column, c) => appendWalValue(appender, column.kind, batch.values[c]![row]));
+      appender.appendUBigInt(batch.lsns[row]!);
+      appender.appendVarchar(batch.changeTypes[row]!);
+      appender.appendBigInt(batch.timestamps[row]!);
+      appender.endRow();
+    }
+  } finally {
+    appender.closeSync();
+  }
+  const present = new Set(batch.columns.map((c) => c.name));
+  const select = table.columns.map((c) =>
+    present.has(c.name) ? `${walRestoreExpression(c, quoteIdent(c.name))} AS ${quoteIdent(c.name)}` : `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`,
+  );
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${APPLY_STAGE} AS SELECT ${[...select, '__lsn', '__change_type', "(make_timestamp(__ts) AT TIME ZONE 'UTC') AS __timestamp"].join(', ')} FROM __arka_replay`,
+  );
+  await applyStage(conn, table, APPLY_STAGE);
+}
+
+/** Inserts into an append-only table whose WAL columns are its own columns, in order and in the same types. */
+function appendsAsIs(table: WriteTable, batch: ChangeBatch): boolean {
+  if (table.kind !== 'append_only' || batch.columns.length !== table.columns.length) return false;
+  if (!batch.changeTypes.every((type) => type === 'INSERT')) return false;
+  return batch.columns.every((column, i) => {
+    const target = table.columns[i]!;
+    if (column.name !== target.name || column.kind !== target.wal || column.kind === 'timestamp') return false;
+    return column.kind !== 'text' || target.type === 'VARCHAR' || batch.values[i]!.every((value) => value === null);
+  });
+}
+
+/** Appends the batch's rows (with the change columns, for a CDC log). An appender blocks the JS thread while it flushes. */
+async function appendRows(conn: DuckDBConnection, name: string, schema: string, batch: ChangeBatch, change: boolean): Promise<void> {
+  const appender = await conn.createAppender(name, schema);
+  try {
+    for (let row = 0; row < batch.lsns.length; row++) {
+      batch.columns.forEach((column, c) => appendWalValue(appender, column.kind, batch.values[c]![row]));
+      if (change) {
+        appender.appendUBigInt(batch.lsns[row]!);
+        appender.appendVarchar(batch.changeTypes[row]!);
+        appender.appendTimestampTZ(new DuckDBTimestampTZValue(batch.timestamps[row]!));
+      }
+      appender.endRow();
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+function appendWalValue(appender: DuckDBAppender, kind: WalColumnKind, value: unknown): void {
+  if (value === null || value === undefined) {
+    appender.appendNull();
+    return;
+  }
+  switch (kind) {
+    case 'bool':
+      return appender.appendBoolean(value as boolean);
+    case 'int8':
+      return appender.appendTinyInt(value as number);
+    case 'int16':
+      return appender.appendSmallInt(value as number);
+    case 'int32':
+      return appender.appendInteger(value as number);
+    case 'int64':
+    case 'timestamp':
+      return appender.appendBigInt(BigInt(value as bigint));
+    case 'float32':
+      return appender.appendFloat(value as number);
+    case 'float64':
+      return appender.appendDouble(value as number);
+    case 'text':
+      return appender.appendVarchar(value as string);
+  }
 }

@@ -237,7 +237,11 @@ export async function evaluateInsert(context: EvaluationContext, statement: Pars
   const bodyEnd = tailEnd < tokens.length ? tokens[tailEnd]!.start : statement.end;
   const body = spliceText(statement, bodyStart, bodyEnd, textCastEdits(statement, tokens, table, ast));
   // PostgreSQL fills the columns a short row leaves out with their defaults; DuckDB wants them named.
-  const given = ast.cols ? undefined : suppliedColumnCount(ast.selectStmt?.SelectStmt);
+  const supplied = suppliedColumnCount(ast.selectStmt?.SelectStmt);
+  const targetCount = ast.cols ? (ast.cols as unknown[]).length : table.columns.length;
+  if (supplied !== undefined && supplied > targetCount) throw new SqlError(SqlState.SyntaxError, 'INSERT has more expressions than target columns');
+  if (supplied !== undefined && ast.cols && supplied < targetCount) throw new SqlError(SqlState.SyntaxError, 'INSERT has more target columns than expressions');
+  const given = ast.cols ? undefined : supplied;
   const columns = given !== undefined && given < table.columns.length ? ` (${columnList(table.columns.slice(0, given))})` : '';
   await conn.run(duckdbSql(`INSERT INTO ${NEW_ROWS}${columns} ${body}`, context));
   await checkNotNull(conn, table, NEW_ROWS);
@@ -494,45 +498,85 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
 
 /**
  * A plain `INSERT … VALUES` of constants and parameters, which the writer
- * batches with the other such inserts of a commit group into one set-based
- * statement. Each cell is an SQL expression (a literal), or null where the
- * column's default applies.
+ * batches with the other such inserts of a commit group. Each cell is a
+ * constant or parameter, or null where the column's default applies.
  */
-export type FastInsert = { schema: string; name: string; columns: string[] | undefined; rows: (string | null)[][] };
+export type FastInsert = { schema: string; name: string; columns: string[] | undefined; rows: (FastCell | null)[][] };
 
-function literalOf(node: AstNode, parameterText: ((n: number) => string | undefined) | undefined): string | undefined {
+/**
+ * One value of a fast insert: as an SQL literal, and as PostgreSQL text with
+ * where it came from — which decides how PostgreSQL converts it to the
+ * column's type (an untyped literal goes through the type's input function, a
+ * number constant through an assignment cast). `origin` is undefined when
+ * only DuckDB should convert it.
+ */
+export type FastCell = { sql: string; text: string | null; origin: CellOrigin | undefined };
+export type CellOrigin = 'unknown' | 'integer' | 'numeric' | 'boolean' | { type: string };
+
+/** A Bind parameter as PostgreSQL text (null: NULL) and its DuckDB type when declared or inferred. */
+export type ParameterInput = (n: number) => { text: string | null; type: string | undefined } | undefined;
+
+function cellOf(
+  node: AstNode,
+  parameterText: ((n: number) => string | undefined) | undefined,
+  parameterInput: ParameterInput | undefined,
+): FastCell | undefined {
   const constant = node.A_Const ?? node.TypeCast?.arg?.A_Const;
+  const cast = node.TypeCast !== undefined;
   if (constant) {
-    if (constant.isnull) return 'NULL';
-    if (constant.ival) return String(constant.ival.ival ?? 0);
-    if (constant.fval) return /^[-+0-9.eE]+$/.test(constant.fval.fval) ? String(constant.fval.fval) : undefined;
-    if (constant.sval) return `'${String(constant.sval.sval).replaceAll("'", "''")}'`;
-    if (constant.boolval) return constant.boolval.boolval ? 'TRUE' : 'FALSE';
+    if (constant.isnull) return { sql: 'NULL', text: null, origin: cast ? undefined : 'unknown' };
+    if (constant.ival) {
+      const text = String(constant.ival.ival ?? 0);
+      return { sql: text, text, origin: cast ? undefined : 'integer' };
+    }
+    if (constant.fval) {
+      const text = String(constant.fval.fval);
+      return /^[-+0-9.eE]+$/.test(text) ? { sql: text, text, origin: cast ? undefined : 'numeric' } : undefined;
+    }
+    if (constant.sval) {
+      const text = String(constant.sval.sval);
+      return { sql: `'${text.replaceAll("'", "''")}'`, text, origin: cast ? undefined : 'unknown' };
+    }
+    if (constant.boolval) {
+      const value = constant.boolval.boolval === true;
+      return { sql: value ? 'TRUE' : 'FALSE', text: value ? 't' : 'f', origin: cast ? undefined : 'boolean' };
+    }
     return undefined;
   }
-  if (node.ParamRef && parameterText) return parameterText(node.ParamRef.number as number);
+  if (node.ParamRef && parameterText) {
+    const n = node.ParamRef.number as number;
+    const sql = parameterText(n);
+    if (sql === undefined) return undefined;
+    const input = parameterInput?.(n);
+    if (!input) return { sql, text: null, origin: undefined };
+    return { sql, text: input.text, origin: input.type ? { type: input.type } : 'unknown' };
+  }
   return undefined;
 }
 
 /** The statement as a FastInsert, or undefined when it needs the general path. */
-export function fastInsert(statement: ParsedStatement, parameterText?: (n: number) => string | undefined): FastInsert | undefined {
+export function fastInsert(
+  statement: ParsedStatement,
+  parameterText?: (n: number) => string | undefined,
+  parameterInput?: ParameterInput,
+): FastInsert | undefined {
   const ast = statement.ast;
   if (statement.type !== 'InsertStmt' || ast.withClause || ast.onConflictClause || ast.returningClause || (ast.override && ast.override !== 'OVERRIDING_NOT_SET')) return undefined;
   const values = ast.selectStmt?.SelectStmt?.valuesLists as AstNode[] | undefined;
   if (!values) return undefined;
   const relation = ast.relation;
   if (relation.schemaname && relation.schemaname !== 'public') return undefined;
-  const rows: (string | null)[][] = [];
+  const rows: (FastCell | null)[][] = [];
   for (const row of values) {
-    const cells: (string | null)[] = [];
+    const cells: (FastCell | null)[] = [];
     for (const item of row.List.items as AstNode[]) {
       if (item.SetToDefault) {
         cells.push(null);
         continue;
       }
-      const literal = literalOf(item, parameterText);
-      if (literal === undefined) return undefined;
-      cells.push(literal);
+      const cell = cellOf(item, parameterText, parameterInput);
+      if (cell === undefined) return undefined;
+      cells.push(cell);
     }
     rows.push(cells);
   }
@@ -562,7 +606,7 @@ export async function stageFastInserts(
       if (row.length !== targets.length) throw new FastPathFallback();
       const cells = table.columns.map((column, c) => {
         const at = positions.indexOf(c);
-        const cell = at >= 0 ? row[at] : null;
+        const cell = at >= 0 ? (row[at]?.sql ?? null) : null;
         if (cell?.startsWith("'") && needsTextCast(column.type)) return castFromText(cell, column.type);
         return `CAST(${cell ?? column.default ?? 'NULL'} AS ${column.type})`;
       });

@@ -23,6 +23,8 @@ export type WriteTable = {
   /** `"public"."users"` */
   qualified: string;
   changes: string;
+  /** DuckDB checks constraints of its own on this table (CHECK, UNIQUE, FOREIGN KEY) when rows are applied. */
+  checkedOnApply: boolean;
 };
 
 const NATIVE_WAL_KINDS: Record<string, WalColumnKind> = {
@@ -51,9 +53,15 @@ export async function loadWriteTable(conn: DuckDBConnection, schema: string, nam
      WHERE schema_name = $1 AND table_name = $2 ORDER BY column_index`,
     [schema, name],
   );
+  const constraints = await conn.runAndReadAll(
+    `SELECT count(*) FROM duckdb_constraints()
+     WHERE schema_name = $1 AND table_name = $2 AND constraint_type NOT IN ('NOT NULL', 'PRIMARY KEY')`,
+    [schema, name],
+  );
   return {
     schema,
     name,
+    checkedOnApply: Number(constraints.getRowsJS()[0]![0]) > 0,
     kind: row[0] as TableKind,
     primaryKey: row[1] as string[],
     columns: columns.getRowsJS().map(([column, type, notNull, dflt]) => ({
@@ -87,15 +95,24 @@ export function walRestoreExpression(column: WriteColumn, ref: string): string {
 /**
  * SQL reading PostgreSQL's text form of a value (a literal, a parameter, a
  * COPY field) as a column of DuckDB type `type`. Casts do, except for bytea
- * and arrays, whose PostgreSQL text DuckDB reads differently.
+ * and arrays, whose PostgreSQL text DuckDB reads differently, and numbers,
+ * which DuckDB reads more leniently (it rounds '1.5' to an integer, and
+ * takes '1e999' as infinity).
  */
 export function castFromText(expression: string, type: string): string {
   if (type === 'BLOB') return `arka_bytea(${expression})`;
+  const integer = INTEGER_TYPE_NAMES[type];
+  if (integer) return `CAST(arka_integer_text(${expression}, '${integer}') AS ${type})`;
+  if (type === 'FLOAT' || type === 'DOUBLE') {
+    return `arka_float_text(${expression}, CAST(${expression} AS ${type}), '${type === 'FLOAT' ? 'real' : 'double precision'}')`;
+  }
   if (type.endsWith('[]')) return `CAST(arka_array_text(${expression}) AS ${type})`;
   return `CAST(${expression} AS ${type})`;
 }
 
 /** Whether a string literal assigned to a column of this type needs castFromText rather than DuckDB's implicit cast. */
 export function needsTextCast(type: string): boolean {
-  return type === 'BLOB' || type.endsWith('[]');
+  return type === 'BLOB' || type.endsWith('[]') || type in INTEGER_TYPE_NAMES || type === 'FLOAT' || type === 'DOUBLE';
 }
+
+const INTEGER_TYPE_NAMES: Record<string, string> = { SMALLINT: 'smallint', INTEGER: 'integer', BIGINT: 'bigint' };

@@ -1,17 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent } from '../catalog/catalog.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Engine } from '../engine/duckdb.js';
 import { SqlError, SqlState } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch, type WalColumnKind } from '../wal/change-batch.js';
+import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch } from '../wal/change-batch.js';
 import { encodeFrame, type Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
-import { applyStage, stagedBatches } from './apply.js';
+import { applyChangeBatch, applyStage, stagedBatches } from './apply.js';
+import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
 import { FastPathFallback, STAGE, stageFastInserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
-import { loadWriteTable, walRestoreExpression, type WriteTable } from './tables.js';
+import { loadWriteTable, type WriteTable } from './tables.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 
 export type WriterOptions = {
@@ -24,6 +24,14 @@ export type WriterOptions = {
   maxGroup: number;
   /** A unit's buffered WAL batches are written out (not yet synced) past this many bytes. */
   frameBytes: number;
+  /** Rows acknowledged but not yet applied to DuckDB at most; direct inserts wait for room past it (backpressure). */
+  maxApplyRows: number;
+  /**
+   * The apply waits this long after the previous one before it applies again,
+   * unless a read is waiting for it: each apply is a DuckDB transaction whose
+   * cost hardly depends on its rows, so waiting a little applies many at once.
+   */
+  applyIntervalMs: number;
 };
 
 /** The LSN watermarks (ARCHITECTURE.md, "wal"). */
@@ -47,7 +55,10 @@ type Job = {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 };
-type LeaseRequest = { grant: (lease: WriteLease) => void };
+type LeaseRequest = { grant: (lease: WriteLease) => void; fail: (error: unknown) => void };
+/** Direct inserts acknowledged from the WAL, waiting to be applied to DuckDB. */
+type PendingApply = { lastLsn: bigint; rows: number; batches: { table: WriteTable; batch: ChangeBatch }[] };
+type AppliedWaiter = { lsn: bigint; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
 
 /** Exclusive use of the writer: an explicit transaction, or DDL. */
 export interface WriteLease extends WriteTransaction {
@@ -63,28 +74,18 @@ function abortsTransaction(error: unknown): boolean {
   return !(error instanceof SqlError);
 }
 
-const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {
-  bool: 'BOOLEAN',
-  int8: 'TINYINT',
-  int16: 'SMALLINT',
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  text: 'VARCHAR',
-  timestamp: 'BIGINT',
-};
-
 /**
  * The single writer. Every change gets its LSN here, in one order.
  *
- * Autocommit statements queue and run in commit groups: one DuckDB
- * transaction, one WAL frame, one fsync. Each statement is evaluated against
- * the group's transaction, which holds every earlier LSN, and applied to it
- * set-based before the next statement runs (no lost updates). The WAL frame
- * is fsynced before DuckDB commits (with applied_lsn in the same transaction),
- * and clients are answered after both: acknowledged means durable, and
- * visible. Explicit transactions and DDL lease the writer exclusively.
+ * Autocommit statements queue and run in commit groups: one WAL frame, one
+ * fsync. Inserts that need nothing from the table's state (direct inserts:
+ * constants into an append-only table) are acknowledged once the WAL frame is
+ * fsynced and applied to DuckDB afterwards, in batches, by the apply loop.
+ * Every other statement first waits for the apply to catch up, then runs in
+ * one DuckDB transaction that holds every earlier LSN: evaluated, applied
+ * set-based, the WAL frame fsynced, then DuckDB committed with applied_lsn in
+ * the same transaction (no lost updates, no double apply). Explicit
+ * transactions and DDL lease the writer exclusively, after the apply caught up.
  */
 export class Writer {
   private readonly queue: Job[] = [];
@@ -98,6 +99,15 @@ export class Writer {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointed = -1n;
   readonly watermarks: Watermarks;
+  private readonly pendingApply: PendingApply[] = [];
+  private pendingApplyRows = 0;
+  private applying: Promise<void> | undefined;
+  private applyTimer: NodeJS.Timeout | undefined;
+  private lastApplyEnded = 0;
+  private applyRoomWaiters: (() => void)[] = [];
+  private appliedWaiters: AppliedWaiter[] = [];
+  /** The apply failed: DuckDB no longer follows the WAL; writes and waits fail until a restart replays it. */
+  private failure: SqlError | undefined;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -105,10 +115,12 @@ export class Writer {
     private readonly options: WriterOptions,
     private readonly log: Logger,
     applied: bigint,
+    /** The highest LSN in the WAL, committed or not: LSNs are never reused. */
     lastLsn: bigint,
     lastUnit: number,
   ) {
-    this.watermarks = { nextLsn: lastLsn + 1n, walLsn: lastLsn, duckdbLsn: applied, icebergLsn: 0n };
+    // After recovery DuckDB holds every committed unit, so the durable WAL LSN is the applied one.
+    this.watermarks = { nextLsn: (lastLsn > applied ? lastLsn : applied) + 1n, walLsn: applied, duckdbLsn: applied, icebergLsn: 0n };
     this.nextUnit = lastUnit + 1;
     this.checkpointTimer = setInterval(() => void this.checkpoint().catch((error) => log.error({ err: error }, 'checkpoint failed')), 1000);
     this.checkpointTimer.unref();
@@ -121,8 +133,8 @@ export class Writer {
     const replay = new Replay(conn, applied, log);
     const wal = await WriteAheadLog.open(join(options.dataDir, 'wal'), options.segmentBytes, log, (frame) => replay.frame(frame));
     await replay.finish();
-    const writer = new Writer(conn, wal, options, log, replay.applied, replay.lastLsn > applied ? replay.lastLsn : applied, replay.lastUnit);
-    writer.watermarks.duckdbLsn = replay.applied;
+    const writer = new Writer(conn, wal, options, log, replay.applied, replay.lastLsn, replay.lastUnit);
+    engine.setWatermarkSource((name) => writer.watermark(name));
     await writer.checkpoint();
     log.info({ lsn: String(writer.watermarks.walLsn), replayedUnits: replay.units, segments: wal.segmentCount }, 'write-ahead log open');
     return writer;
@@ -132,6 +144,56 @@ export class Writer {
     return { ...this.watermarks, walBytes: this.wal.totalBytes, walSegments: this.wal.segmentCount, queued: this.queue.length };
   }
 
+  /** One watermark by name, for arka_status(). */
+  private watermark(name: string): bigint {
+    const { walLsn, duckdbLsn, icebergLsn } = this.watermarks;
+    switch (name) {
+      case 'wal_lsn':
+        return walLsn;
+      case 'duckdb_lsn':
+        return duckdbLsn;
+      case 'iceberg_lsn':
+        return icebergLsn;
+      case 'wal_bytes':
+        return BigInt(this.wal.totalBytes);
+      case 'wal_segments':
+        return BigInt(this.wal.segmentCount);
+      case 'apply_lag':
+        return walLsn - duckdbLsn;
+      case 'apply_queued_rows':
+        return BigInt(this.pendingApplyRows);
+      default:
+        throw new Error(`no watermark named ${name}`);
+    }
+  }
+
+  /**
+   * For reads: resolves once DuckDB has applied `lsn`; bounded by
+   * `timeoutMs`, past which the read fails with 57014 rather than wait on.
+   */
+  waitApplied(lsn: bigint, timeoutMs: number): Promise<void> {
+    if (this.watermarks.duckdbLsn >= lsn) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: AppliedWaiter = {
+        lsn,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.appliedWaiters = this.appliedWaiters.filter((w) => w !== waiter);
+          reject(
+            new SqlError(SqlState.QueryCanceled, `canceling statement: the writes acknowledged before it (up to LSN ${lsn}) were not applied within ${timeoutMs} ms`, {
+              detail: `DuckDB has applied up to LSN ${this.watermarks.duckdbLsn}.`,
+              hint: 'The apply is behind; see arka_status(). The wait is set by --read-wait-timeout.',
+            }),
+          );
+        }, timeoutMs),
+      };
+      this.appliedWaiters.push(waiter);
+      this.scheduleApply(true);
+    });
+  }
+
   /**
    * Runs an autocommit statement in the next commit group. `fast` describes a
    * plain INSERT … VALUES, which may be batched with others; `work` is the
@@ -139,6 +201,7 @@ export class Writer {
    */
   async submit<T>(work: (tx: WriteTransaction) => Promise<T>, fast?: FastInsert): Promise<T> {
     if (this.closed) throw new SqlError(SqlState.AdminShutdown, 'the writer is shut down');
+    if (this.failure) throw this.failure;
     while (this.queue.length >= this.options.maxQueued) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, fast, resolve: resolve as (value: unknown) => void, reject });
@@ -150,7 +213,7 @@ export class Writer {
   acquire(timeoutMs: number): Promise<WriteLease> {
     if (this.closed) return Promise.reject(new SqlError(SqlState.AdminShutdown, 'the writer is shut down'));
     return new Promise<WriteLease>((resolve, reject) => {
-      const request: LeaseRequest = { grant: resolve };
+      const request: LeaseRequest = { grant: resolve, fail: reject };
       this.leaseRequests.push(request);
       if (timeoutMs > 0) {
         const timer = setTimeout(() => {
@@ -175,6 +238,12 @@ export class Writer {
       for (;;) {
         const lease = this.leaseRequests.shift();
         if (lease) {
+          try {
+            await this.drainApply();
+          } catch (error) {
+            lease.fail(error);
+            continue;
+          }
           this.leased = true;
           lease.grant(this.newLease());
           return; // the lease's release() pumps again
@@ -182,7 +251,22 @@ export class Writer {
         if (this.queue.length === 0) return;
         const jobs = this.queue.splice(0, this.options.maxGroup);
         for (const waiter of this.roomWaiters.splice(0)) waiter();
-        await this.runGroup(jobs);
+        // In order: runs of direct inserts go to the WAL alone, the rest through DuckDB.
+        const direct = jobs.map((job) => this.directInsert(job));
+        for (let i = 0; i < jobs.length; ) {
+          const start = i;
+          const isDirect = direct[i] !== undefined;
+          while (i < jobs.length && (direct[i] !== undefined) === isDirect) i++;
+          try {
+            if (isDirect) await this.runDirectGroup(jobs.slice(start, i), direct.slice(start, i) as DirectInsert[]);
+            else {
+              await this.drainApply();
+              await this.runGroup(jobs.slice(start, i));
+            }
+          } catch (error) {
+            for (const job of jobs.slice(start, i)) job.reject(error);
+          }
+        }
       }
     } finally {
       this.running = false;
@@ -257,6 +341,146 @@ export class Writer {
     }
   }
 
+  /** The job as a direct insert, when it is one and its table's definition is at hand (the first insert into a table loads it). */
+  private directInsert(job: Job): DirectInsert | undefined {
+    if (!job.fast) return undefined;
+    const table = this.tables.get(`${job.fast.schema}.${job.fast.name}`);
+    return table ? directInsert(table, job.fast) : undefined;
+  }
+
+  /**
+   * Direct inserts: LSNs, one WAL frame, one fsync, acknowledged; the rows
+   * then wait for the apply loop (and the group waits for room there first).
+   */
+  private async runDirectGroup(jobs: Job[], inserts: DirectInsert[]): Promise<void> {
+    while (this.pendingApplyRows >= this.options.maxApplyRows && !this.failure) {
+      await new Promise<void>((resolve) => this.applyRoomWaiters.push(resolve));
+    }
+    if (this.failure) throw this.failure;
+    const byTable = new Map<WriteTable, DirectInsert[]>();
+    for (const insert of inserts) byTable.set(insert.table, [...(byTable.get(insert.table) ?? []), insert]);
+    const unit = new Unit(this.nextUnit++, this.wal, this.options.frameBytes);
+    const timestamp = BigInt(Date.now()) * 1000n;
+    const pending: PendingApply = { lastLsn: 0n, rows: 0, batches: [] };
+    for (const [table, tableInserts] of byTable) {
+      const rows = tableInserts.reduce((sum, insert) => sum + insert.rows.length, 0);
+      const batch = directBatch(tableInserts, this.reserveLsns(rows), timestamp);
+      await unit.add(batch);
+      pending.batches.push({ table, batch });
+      pending.rows += rows;
+    }
+    try {
+      await unit.flush(true);
+      await this.wal.sync();
+    } catch (error) {
+      // The WAL may hold a partial frame now: nothing more can be written safely.
+      this.fail(error);
+      throw this.failure;
+    }
+    const last = unit.lastLsn!;
+    assert(last > this.watermarks.walLsn, 'LSNs go backwards');
+    this.watermarks.walLsn = last;
+    pending.lastLsn = last;
+    this.pendingApply.push(pending);
+    this.pendingApplyRows += pending.rows;
+    this.scheduleApply();
+    jobs.forEach((job, i) => {
+      const rows = inserts[i]!.rows.length;
+      job.resolve({ records: rows, affected: rows, tag: `INSERT 0 ${rows}` });
+    });
+  }
+
+  /** Starts the apply now when a read waits for it or much is pending, else once applyIntervalMs has passed since the last. */
+  private scheduleApply(urgent = false): void {
+    if (this.applying || this.failure || this.pendingApply.length === 0) return;
+    const wait = this.lastApplyEnded + this.options.applyIntervalMs - Date.now();
+    const pressing = urgent || this.appliedWaiters.length > 0 || this.pendingApplyRows * 2 >= this.options.maxApplyRows;
+    if (wait > 0 && !pressing) {
+      this.applyTimer ??= setTimeout(() => {
+        this.applyTimer = undefined;
+        this.scheduleApply(true);
+      }, wait);
+      return;
+    }
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    this.applying = this.applyPending().finally(() => {
+      this.applying = undefined;
+      this.lastApplyEnded = Date.now();
+      this.scheduleApply();
+    });
+  }
+
+  /**
+   * One apply: everything acknowledged and not yet applied goes to DuckDB in
+   * one transaction, with applied_lsn, then read-your-writes waiters whose
+   * LSN is reached are released. scheduleApply starts the next.
+   */
+  private async applyPending(): Promise<void> {
+    {
+      const items = this.pendingApply.splice(0);
+      const started = performance.now();
+      const last = items[items.length - 1]!.lastLsn;
+      const rows = items.reduce((sum, item) => sum + item.rows, 0);
+      try {
+        await this.conn.run('BEGIN TRANSACTION');
+        for (const item of items) {
+          for (const { table, batch } of item.batches) await applyChangeBatch(this.conn, table, batch);
+        }
+        await this.recordApplied(last, true);
+      } catch (error) {
+        await this.rollbackQuietly();
+        this.fail(error);
+        return;
+      }
+      this.watermarks.duckdbLsn = last;
+      this.pendingApplyRows -= rows;
+      this.log.trace({ rows, ms: Math.round((performance.now() - started) * 100) / 100, lsn: String(last) }, 'applied to DuckDB');
+      for (const waiter of this.applyRoomWaiters.splice(0)) waiter();
+      this.releaseAppliedWaiters();
+    }
+  }
+
+  private releaseAppliedWaiters(): void {
+    const applied = this.watermarks.duckdbLsn;
+    this.appliedWaiters = this.appliedWaiters.filter((waiter) => {
+      if (waiter.lsn > applied) return true;
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  /** Waits until DuckDB holds every acknowledged write (before a statement that reads DuckDB's state). */
+  private async drainApply(): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      this.scheduleApply(true);
+      if (!this.applying) break;
+      await this.applying;
+    }
+    assert(this.pendingApply.length === 0, 'the apply stopped with changes pending');
+  }
+
+  /** The apply failed: stop applying and writing; DuckDB stays at its last LSN and a restart replays the WAL. */
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.log.error({ err: error, duckdbLsn: String(this.watermarks.duckdbLsn), walLsn: String(this.watermarks.walLsn) }, 'the writer failed; restart to replay the WAL');
+    this.failure = new SqlError('58030', `could not write: ${(error as Error).message}`, { hint: 'The write-ahead log holds every acknowledged write; restart Arka to replay it.' });
+    for (const waiter of this.appliedWaiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.failure);
+    }
+    for (const waiter of this.applyRoomWaiters.splice(0)) waiter();
+  }
+
+  /** Records applied_lsn in DuckDB's open transaction (and commits it, in the same call, when asked). */
+  private async recordApplied(last: bigint, commit = false): Promise<void> {
+    await this.conn.run(
+      `UPDATE arka_meta.state SET applied_lsn = ${last}, wal_bytes = ${this.wal.totalBytes}, wal_segments = ${this.wal.segmentCount}, applied_at = now() WHERE id = 1${commit ? '; COMMIT' : ''}`,
+    );
+  }
+
   /** A batch of fast inserts, one set-based statement per table. */
   private async applyFastInserts(unit: Unit, jobs: Job[]): Promise<{ job: Job; value: unknown }[]> {
     const byTable = new Map<string, Job[]>();
@@ -286,13 +510,11 @@ export class Writer {
     await unit.flush(true);
     await this.wal.sync();
     const last = unit.lastLsn;
-    await this.conn.run(
-      `UPDATE arka_meta.state SET applied_lsn = ${last}, wal_bytes = ${this.wal.totalBytes}, wal_segments = ${this.wal.segmentCount}, applied_at = now() WHERE id = 1`,
-    );
-    await this.conn.run('COMMIT');
+    await this.recordApplied(last, true);
     assert(last >= this.watermarks.walLsn, 'LSNs go backwards');
     this.watermarks.walLsn = last;
     this.watermarks.duckdbLsn = last;
+    this.releaseAppliedWaiters();
   }
 
   private async rollbackQuietly(): Promise<void> {
@@ -407,6 +629,7 @@ export class Writer {
     const deadline = Date.now() + timeoutMs;
     while ((this.running || this.queue.length > 0 || this.leased) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.leased) this.log.warn('closing with a transaction still open; it is rolled back');
+    else await this.drainApply().catch(() => {}); // a failed apply is replayed at the next start
     clearInterval(this.checkpointTimer);
     await this.checkpoint();
     await this.wal.close();
@@ -521,53 +744,6 @@ class Replay {
       this.log.warn({ table: batch.table }, 'WAL changes for a table that no longer exists; skipped');
       return;
     }
-    const defs = batch.columns.map((c) => `${quoteIdent(c.name)} ${WAL_COLUMN_TYPES[c.kind]}`);
-    await this.conn.run(`CREATE OR REPLACE TEMP TABLE __arka_replay (${[...defs, '__lsn UBIGINT', '__change_type VARCHAR', '__ts BIGINT'].join(', ')})`);
-    const appender = await this.conn.createAppender('__arka_replay', 'main', 'temp');
-    try {
-      for (let row = 0; row < batch.lsns.length; row++) {
-        batch.columns.forEach((column, c) => appendWalValue(appender, column.kind, batch.values[c]![row]));
-        appender.appendUBigInt(batch.lsns[row]!);
-        appender.appendVarchar(batch.changeTypes[row]!);
-        appender.appendBigInt(batch.timestamps[row]!);
-        appender.endRow();
-      }
-    } finally {
-      appender.closeSync();
-    }
-    const present = new Set(batch.columns.map((c) => c.name));
-    const select = table.columns.map((c) =>
-      present.has(c.name) ? `${walRestoreExpression(c, quoteIdent(c.name))} AS ${quoteIdent(c.name)}` : `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`,
-    );
-    await this.conn.run(
-      `CREATE OR REPLACE TEMP TABLE ${STAGE} AS SELECT ${[...select, '__lsn', '__change_type', "(make_timestamp(__ts) AT TIME ZONE 'UTC') AS __timestamp"].join(', ')} FROM __arka_replay`,
-    );
-    await applyStage(this.conn, table, STAGE);
-  }
-}
-
-function appendWalValue(appender: DuckDBAppender, kind: WalColumnKind, value: unknown): void {
-  if (value === null || value === undefined) {
-    appender.appendNull();
-    return;
-  }
-  switch (kind) {
-    case 'bool':
-      return appender.appendBoolean(value as boolean);
-    case 'int8':
-      return appender.appendTinyInt(value as number);
-    case 'int16':
-      return appender.appendSmallInt(value as number);
-    case 'int32':
-      return appender.appendInteger(value as number);
-    case 'int64':
-    case 'timestamp':
-      return appender.appendBigInt(BigInt(value as bigint));
-    case 'float32':
-      return appender.appendFloat(value as number);
-    case 'float64':
-      return appender.appendDouble(value as number);
-    case 'text':
-      return appender.appendVarchar(value as string);
+    await applyChangeBatch(this.conn, table, batch);
   }
 }
