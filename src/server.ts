@@ -66,7 +66,7 @@ export class ArkaServer {
     const engine = await Engine.open(engineOptions, CATALOG_SETUP);
     const writer = await Writer.open(
       engine,
-      { dataDir: config.dataDir, segmentBytes: 64 * 1024 * 1024, maxQueued: 4096, maxGroup: 256, frameBytes: 8 * 1024 * 1024, maxApplyRows: 1_000_000, applyIntervalMs: 3 },
+      { dataDir: config.dataDir, segmentBytes: 64 * 1024 * 1024, maxQueued: 4096, maxGroup: 256, frameBytes: 8 * 1024 * 1024, maxApplyRows: 1_000_000, applyIntervalMs: 5 },
       log,
     );
     const server = new ArkaServer(config, engine, writer, config.password ? scramSecret(config.password) : undefined, log);

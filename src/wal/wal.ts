@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { constants, mkdirSync, readdirSync } from 'node:fs';
 import { open, readFile, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
@@ -23,7 +23,10 @@ type Segment = { name: string; baseLsn: bigint; bytes: number };
 
 /**
  * The write-ahead log: segment files of CRC-checked frames in `wal/`,
- * appended and fsynced by one writer. See frame.ts for the layout.
+ * appended by one writer. Segments are opened with O_DSYNC, so an append is
+ * durable when it returns: one system call (one trip to the thread pool)
+ * per commit group instead of a write and an fdatasync. See frame.ts for the
+ * layout.
  */
 export class WriteAheadLog {
   private handle: FileHandle | undefined;
@@ -85,7 +88,7 @@ export class WriteAheadLog {
     return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
   }
 
-  /** Appends one encoded frame (not yet durable: call sync). */
+  /** Appends one encoded frame, durably (O_DSYNC). */
   async append(frame: Buffer, firstLsn: bigint): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
     const current = this.current!;
@@ -97,10 +100,6 @@ export class WriteAheadLog {
     current.bytes += frame.length;
   }
 
-  /** Makes everything appended durable. */
-  async sync(): Promise<void> {
-    await this.handle?.datasync();
-  }
 
   private async rotate(baseLsn: bigint): Promise<void> {
     await this.handle?.close();
@@ -114,8 +113,9 @@ export class WriteAheadLog {
       this.log.debug({ segment: this.current.name }, 'new WAL segment');
     }
     const path = join(this.dir, this.current.name);
-    // 'wx': a new segment never replaces a file (LSNs are never reused, so names are unique).
-    this.handle = await open(path, this.current.bytes === 0 ? 'wx' : 'r+');
+    // O_EXCL: a new segment never replaces a file (LSNs are never reused, so names are unique).
+    const create = this.current.bytes === 0 ? constants.O_CREAT | constants.O_EXCL : 0;
+    this.handle = await open(path, constants.O_WRONLY | constants.O_DSYNC | create, 0o644);
     if (this.current.bytes === 0) await fsyncDirectory(this.dir);
     this.current.bytes = (await stat(path)).size;
   }

@@ -13,9 +13,15 @@ const cols = (table: WriteTable, prefix = ''): string => table.columns.map((c) =
  * append-only table appends its inserts; a primary-key table deletes every
  * key the records touch and inserts each key's final row (its last record by
  * LSN, when that is INSERT or UPDATE_AFTER). The records also go to the
- * table's CDC log.
+ * table's CDC log. `insertView`: the stage holds new keys' inserts only, in
+ * LSN order, and they are appended as they are scanned.
  */
-export async function applyStage(conn: DuckDBConnection, table: WriteTable, stage: string): Promise<void> {
+export async function applyStage(conn: DuckDBConnection, table: WriteTable, stage: string, insertView = false): Promise<void> {
+  if (insertView) {
+    await conn.run(`INSERT INTO ${table.qualified} (${cols(table)}) SELECT ${cols(table)} FROM ${stage}`);
+    await conn.run(`INSERT INTO ${table.changes} (${cols(table)}, __lsn, __change_type, __timestamp) SELECT ${cols(table)}, __lsn, __change_type, __timestamp FROM ${stage}`);
+    return;
+  }
   if (table.kind === 'append_only') {
     await conn.run(`INSERT INTO ${table.qualified} (${cols(table)}) SELECT ${cols(table)} FROM ${stage} WHERE __change_type = 'INSERT' ORDER BY __lsn`);
   } else {
@@ -37,10 +43,10 @@ export async function applyStage(conn: DuckDBConnection, table: WriteTable, stag
 /** Rows per WAL batch read from a stage: bounds the memory a large statement needs. */
 export const WAL_BATCH_ROWS = 65_536;
 
-/** Reads the stage's records as WAL change batches, in LSN order, a bounded batch at a time. */
-export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string): AsyncGenerator<ChangeBatch> {
+/** Reads the stage's records as WAL change batches, in LSN order (an insert view is scanned in it), a bounded batch at a time. */
+export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string, insertView = false): AsyncGenerator<ChangeBatch> {
   const select = table.columns.map((c) => walReadExpression(c, 's')).join(', ');
-  const result = await conn.stream(`SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s ORDER BY __lsn`);
+  const result = await conn.stream(`SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s${insertView ? '' : ' ORDER BY __lsn'}`);
   const n = table.columns.length;
   let batch = emptyBatch(table);
   for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import type { ScanToken } from 'libpg-query';
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
@@ -31,9 +32,15 @@ export type Evaluated = {
   affected: number;
   tag: string;
   returning?: { names: string[]; types: DuckDBType[]; rows: DuckDBValue[][] };
+  /**
+   * Where the records are when not in STAGE: a COPY's are a view over its
+   * rows, inserts only, read in LSN order by a plain scan.
+   */
+  insertView?: string;
 };
 
 export const STAGE = '__arka_stage';
+const COPY_STAGE = '__arka_copy_stage';
 const NEW_ROWS = '__arka_new';
 const CHANGED = '__arka_changed';
 
@@ -492,8 +499,16 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
   await checkNotNull(conn, table, NEW_ROWS);
   if (table.kind === 'primary_key') await checkNewKeys(conn, table);
-  const records = await stage(context, table, { inserts: NEW_ROWS });
-  return { table, records, affected: records, tag: `COPY ${records}` };
+  // No copy of the rows and no sort: NEW_ROWS was filled by one INSERT, so its rowids are contiguous, in file order.
+  const [count, firstRow, lastRow] = (await conn.runAndReadAll(`SELECT count(*), min(rowid), max(rowid) FROM ${NEW_ROWS}`)).getRowsJS()[0]! as bigint[];
+  const records = Number(count);
+  assert(records === 0 || BigInt(lastRow!) - BigInt(firstRow!) + 1n === BigInt(records), 'COPY rows are not contiguous');
+  const base = records > 0 ? context.reserveLsns(records) : 0n;
+  await conn.run(
+    `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
+       (make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC') AS __timestamp FROM ${NEW_ROWS}`,
+  );
+  return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE };
 }
 
 /**

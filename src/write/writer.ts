@@ -371,7 +371,6 @@ export class Writer {
     }
     try {
       await unit.flush(true);
-      await this.wal.sync();
     } catch (error) {
       // The WAL may hold a partial frame now: nothing more can be written safely.
       this.fail(error);
@@ -424,9 +423,7 @@ export class Writer {
       const rows = items.reduce((sum, item) => sum + item.rows, 0);
       try {
         await this.conn.run('BEGIN TRANSACTION');
-        for (const item of items) {
-          for (const { table, batch } of item.batches) await applyChangeBatch(this.conn, table, batch);
-        }
+        for (const { table, batch } of mergeByTable(items.flatMap((item) => item.batches))) await applyChangeBatch(this.conn, table, batch);
         await this.recordApplied(last, true);
       } catch (error) {
         await this.rollbackQuietly();
@@ -501,14 +498,13 @@ export class Writer {
     });
   }
 
-  /** Writes the unit's final frame, fsyncs, records applied_lsn and commits DuckDB. */
+  /** Writes the unit's final frame (durable when written), records applied_lsn and commits DuckDB. */
   private async commitUnit(unit: Unit): Promise<void> {
     if (unit.lastLsn === undefined) {
       await this.conn.run('COMMIT');
       return;
     }
     await unit.flush(true);
-    await this.wal.sync();
     const last = unit.lastLsn;
     await this.recordApplied(last, true);
     assert(last >= this.watermarks.walLsn, 'LSNs go backwards');
@@ -541,8 +537,9 @@ export class Writer {
       },
       apply: async (evaluated) => {
         if (evaluated.records === 0) return;
-        await applyStage(writer.conn, evaluated.table, STAGE);
-        for await (const batch of stagedBatches(writer.conn, evaluated.table, STAGE)) await unit.add(batch);
+        const stage = evaluated.insertView ?? STAGE;
+        await applyStage(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined);
+        for await (const batch of stagedBatches(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined)) await unit.add(batch);
       },
       invalidateTables: () => writer.tables.clear(),
     };
@@ -637,11 +634,31 @@ export class Writer {
   }
 }
 
+/**
+ * The batches of many commit groups as one batch per table (in LSN order), so
+ * that an apply costs one append per table rather than one per group.
+ */
+function mergeByTable(batches: { table: WriteTable; batch: ChangeBatch }[]): { table: WriteTable; batch: ChangeBatch }[] {
+  const merged = new Map<WriteTable, ChangeBatch>();
+  for (const { table, batch } of batches) {
+    const into = merged.get(table);
+    if (!into) {
+      merged.set(table, { ...batch, values: batch.values.map((column) => [...column]), lsns: [...batch.lsns], changeTypes: [...batch.changeTypes], timestamps: [...batch.timestamps] });
+      continue;
+    }
+    assert(into.columns.length === batch.columns.length && batch.lsns[0]! > into.lsns[into.lsns.length - 1]!, 'merging WAL batches of different shapes or out of order');
+    batch.values.forEach((column, c) => into.values[c]!.push(...column));
+    into.lsns.push(...batch.lsns);
+    into.changeTypes.push(...batch.changeTypes);
+    into.timestamps.push(...batch.timestamps);
+  }
+  return [...merged].map(([table, batch]) => ({ table, batch }));
+}
+
 /** One commit unit's WAL output: batches buffered, written as frames, the last one final. */
 class Unit {
   private batches: Uint8Array[] = [];
   private bytes = 0;
-  private firstLsn: bigint | undefined;
   lastLsn: bigint | undefined;
   private frameFirst: bigint | undefined;
 
@@ -655,9 +672,10 @@ class Unit {
     const encoded = encodeChangeBatch(batch);
     this.batches.push(encoded);
     this.bytes += encoded.length;
-    this.firstLsn ??= batch.lsns[0];
+    const last = batch.lsns[batch.lsns.length - 1]!;
+    assert(batch.lsns[0]! <= last && (this.lastLsn === undefined || batch.lsns[0]! > this.lastLsn), 'WAL batches out of LSN order');
     this.frameFirst ??= batch.lsns[0];
-    this.lastLsn = batch.lsns[batch.lsns.length - 1];
+    this.lastLsn = last;
     if (this.bytes >= this.frameBytes) await this.flush(false);
   }
 
