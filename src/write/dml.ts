@@ -473,13 +473,18 @@ export type CopySource = {
 /** The longest line (row) COPY accepts: DuckDB's reader refuses longer ones. */
 export const MAX_COPY_LINE_BYTES = 256 * 1024 * 1024;
 
-/** The read_csv call for a COPY source: every field as text, cast on insert like INSERT's values. */
+/**
+ * The read_csv call for a COPY source: every field as text, cast on insert
+ * like INSERT's values. The buffer is the longest line (DuckDB's default is
+ * 16 lines: 4 GiB).
+ */
 export function readCsvSql(source: CopySource, columnCount: number): string {
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(', ');
   const q = (value: string) => `'${value.replaceAll("'", "''")}'`;
   return `read_csv(${q(source.path)}, columns = {${columns}}, header = ${source.header}, delim = ${q(source.delimiter)},
     quote = ${q(source.quote)}, escape = ${q(source.escape)}, nullstr = ${q(source.nullString)}, allow_quoted_nulls = false,
-    auto_detect = false, strict_mode = true, null_padding = false, parallel = false, max_line_size = ${MAX_COPY_LINE_BYTES})`;
+    auto_detect = false, strict_mode = true, null_padding = false, parallel = false, max_line_size = ${MAX_COPY_LINE_BYTES},
+    buffer_size = ${MAX_COPY_LINE_BYTES})`;
 }
 
 /** COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no ON CONFLICT). */
