@@ -539,7 +539,17 @@ export class Writer {
         if (evaluated.records === 0) return;
         const stage = evaluated.insertView ?? STAGE;
         await applyStage(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined);
-        for await (const batch of stagedBatches(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined)) await unit.add(batch);
+        // A large statement (a big COPY) reports its progress.
+        let written = 0;
+        let reported = Date.now();
+        for await (const batch of stagedBatches(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined)) {
+          await unit.add(batch);
+          written += batch.lsns.length;
+          if (Date.now() - reported > 2000) {
+            reported = Date.now();
+            writer.log.info({ table: evaluated.table.name, records: written, of: evaluated.records }, 'writing change records to the WAL');
+          }
+        }
       },
       invalidateTables: () => writer.tables.clear(),
     };
