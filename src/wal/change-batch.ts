@@ -1,6 +1,6 @@
 import {
   Bool, Field, Float32, Float64, Int16, Int32, Int64, Int8, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Uint64, Utf8,
-  makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray, type DataType, type Vector,
+  makeData, tableFromIPC, tableToIPC, util, type Data, type DataType,
 } from 'apache-arrow';
 
 /** How a column's values travel in the WAL: Arrow-native, or as DuckDB's text for the value. */
@@ -48,35 +48,204 @@ function arrowType(kind: WalColumnKind): DataType {
 
 const KINDS = new Set<string>(['bool', 'int8', 'int16', 'int32', 'int64', 'float32', 'float64', 'text', 'timestamp']);
 
+/** The change columns that follow the user columns, in this order. */
+const CHANGE_FIELDS = [new Field('__lsn', new Uint64(), false), new Field('__change_type', new Utf8(), false), new Field('__timestamp', new TimestampMicrosecond('UTC'), false)];
+
 /**
  * One Arrow IPC stream (schema + one record batch): the user columns, then
  * `__lsn` (uint64), `__change_type`, `__timestamp`. The schema's metadata
  * names the table, so a batch read back needs nothing else.
+ *
+ * The columns' buffers are filled here directly rather than by apache-arrow's
+ * builders, which cost most of a large COPY's JS time (value-by-value UTF-8
+ * encoding, buffer resizing, garbage).
  */
 export function encodeChangeBatch(batch: ChangeBatch): Uint8Array {
   const length = batch.lsns.length;
-  const fields: Field[] = [];
-  const vectors = [];
-  batch.columns.forEach((column, i) => {
-    const type = arrowType(column.kind);
-    fields.push(new Field(column.name, type, true, new Map([['arka.kind', column.kind]])));
-    vectors.push(column.kind === 'timestamp' ? timestampVector(batch.values[i] as (bigint | null)[]) : vectorFromArray(batch.values[i]!, type));
-  });
-  fields.push(new Field('__lsn', new Uint64(), false), new Field('__change_type', new Utf8(), false), new Field('__timestamp', new TimestampMicrosecond('UTC'), false));
-  vectors.push(
-    vectorFromArray(BigUint64Array.from(batch.lsns)),
-    vectorFromArray(batch.changeTypes, new Utf8()),
-    timestampVector(batch.timestamps),
-  );
+  const fields = [
+    ...batch.columns.map((column) => new Field(column.name, arrowType(column.kind), true, new Map([['arka.kind', column.kind]]))),
+    ...CHANGE_FIELDS,
+  ];
+  const children = [
+    ...batch.columns.map((column, i) => columnData(column.kind, batch.values[i]!, length)),
+    bigIntData(new Uint64(), BigUint64Array, batch.lsns, length),
+    utf8Data(batch.changeTypes, length),
+    bigIntData(new TimestampMicrosecond('UTC'), BigInt64Array, batch.timestamps, length),
+  ];
   const schema = new Schema(fields, new Map([['arka.table', batch.table]]));
-  const data = makeData({ type: new Struct(fields), length, nullCount: 0, children: vectors.map((v) => v.data[0]!) });
+  const data = makeData({ type: new Struct(fields), length, nullCount: 0, children });
   return tableToIPC(new Table(schema, [new RecordBatch(schema, data)]), 'stream');
+}
+
+function columnData(kind: WalColumnKind, values: readonly unknown[], length: number): Data {
+  switch (kind) {
+    case 'bool':
+      return boolData(values, length);
+    case 'int8':
+      return numberData(new Int8(), Int8Array, values, length);
+    case 'int16':
+      return numberData(new Int16(), Int16Array, values, length);
+    case 'int32':
+      return numberData(new Int32(), Int32Array, values, length);
+    case 'int64':
+      return bigIntData(new Int64(), BigInt64Array, values, length);
+    case 'float32':
+      return numberData(new Float32(), Float32Array, values, length);
+    case 'float64':
+      return numberData(new Float64(), Float64Array, values, length);
+    case 'timestamp':
+      return bigIntData(new TimestampMicrosecond('UTC'), BigInt64Array, values, length);
+    case 'text':
+      return utf8Data(values, length);
+  }
+}
+
+/** NULL is null, and undefined too (as the apply treats it): a value missing from `values` is not a zero. */
+function isNull(value: unknown): value is null | undefined {
+  return value === null || value === undefined;
+}
+
+/** A validity bitmap, allocated at the first NULL: a column without NULLs carries none. */
+class Validity {
+  bitmap: Uint8Array | undefined;
+  nullCount = 0;
+
+  constructor(private readonly length: number) {}
+
+  setNull(index: number): void {
+    this.bitmap ??= this.allValid();
+    this.bitmap[index >> 3]! &= ~(1 << (index & 7));
+    this.nullCount++;
+  }
+
+  /** Every bit up to `length` set; the padding bits past it stay clear, as Arrow's own writers leave them. */
+  private allValid(): Uint8Array {
+    const bitmap = new Uint8Array((this.length + 7) >> 3).fill(0xff);
+    if (this.length & 7) bitmap[bitmap.length - 1] = (1 << (this.length & 7)) - 1;
+    return bitmap;
+  }
+}
+
+type NumberArray = Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+type NumberType = Int8 | Int16 | Int32 | Float32 | Float64;
+type BigIntType = Int64 | Uint64 | TimestampMicrosecond;
+
+/** Typed-array assignment converts (and truncates or wraps) exactly as apache-arrow's builders did. */
+function numberData(type: NumberType, ArrayType: new (length: number) => NumberArray, values: readonly unknown[], length: number): Data {
+  const data = new ArrayType(length);
+  const validity = new Validity(length);
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (isNull(value)) validity.setNull(i);
+    else data[i] = value as number;
+  }
+  return fixedWidthData(type, data, validity);
+}
+
+/** int64 values may come as numbers: they are converted exactly (a fraction throws rather than being rounded). */
+function bigIntData(type: BigIntType, ArrayType: BigInt64ArrayConstructor | BigUint64ArrayConstructor, values: readonly unknown[], length: number): Data {
+  const data = new ArrayType(length);
+  const validity = new Validity(length);
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (isNull(value)) validity.setNull(i);
+    else data[i] = typeof value === 'number' ? BigInt(value) : (value as bigint);
+  }
+  return fixedWidthData(type, data, validity);
+}
+
+/** The cast: makeData's overloads take one type each, and none takes a union of them. */
+function fixedWidthData(type: NumberType | BigIntType, data: NumberArray | BigInt64Array | BigUint64Array, validity: Validity): Data {
+  return makeData({ type, length: data.length, nullCount: validity.nullCount, nullBitmap: validity.bitmap, data } as Parameters<typeof makeData>[0]);
+}
+
+function boolData(values: readonly unknown[], length: number): Data {
+  const data = new Uint8Array((length + 7) >> 3);
+  const validity = new Validity(length);
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (isNull(value)) validity.setNull(i);
+    else if (value) data[i >> 3]! |= 1 << (i & 7);
+  }
+  return makeData({ type: new Bool(), length, nullCount: validity.nullCount, nullBitmap: validity.bitmap, data });
+}
+
+/** Longer strings are encoded by Node (one native call each); shorter ones are cheaper to encode in JS than to call out for. */
+const NATIVE_UTF8_FROM = 24;
+
+/** A non-string value is written as its string, as the builders' TextEncoder did. */
+function utf8Data(values: readonly unknown[], length: number): Data {
+  const strings: (string | null)[] = new Array(length);
+  const validity = new Validity(length);
+  let units = 0;
+  let longest = 0;
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (isNull(value)) {
+      validity.setNull(i);
+      strings[i] = null;
+    } else {
+      const text = typeof value === 'string' ? value : String(value);
+      strings[i] = text;
+      units += text.length;
+      if (text.length > longest) longest = text.length;
+    }
+  }
+  const valueOffsets = new Int32Array(length + 1);
+  // Room for each string's worst case (3 bytes per UTF-16 unit) before it is written: ASCII text never outgrows this.
+  let bytes: Buffer = Buffer.allocUnsafe(units + 2 * longest);
+  let end = 0;
+  for (let i = 0; i < length; i++) {
+    const text = strings[i];
+    if (text) {
+      if (end + 3 * text.length > bytes.length) bytes = grown(bytes, end, end + 3 * text.length);
+      end = text.length >= NATIVE_UTF8_FROM ? end + bytes.write(text, end) : writeUtf8(text, bytes, end);
+    }
+    valueOffsets[i + 1] = end;
+  }
+  return makeData({ type: new Utf8(), length, nullCount: validity.nullCount, nullBitmap: validity.bitmap, valueOffsets, data: bytes.subarray(0, end) });
+}
+
+function grown(bytes: Buffer, used: number, needed: number): Buffer {
+  const larger = Buffer.allocUnsafe(Math.max(needed, 2 * bytes.length));
+  bytes.copy(larger, 0, 0, used);
+  return larger;
+}
+
+/** UTF-8 as TextEncoder and Buffer write it: a lone surrogate becomes U+FFFD. Returns the end of what was written. */
+function writeUtf8(text: string, bytes: Uint8Array, at: number): number {
+  for (let k = 0; k < text.length; k++) {
+    let code = text.charCodeAt(k);
+    if (code < 0x80) {
+      bytes[at++] = code;
+    } else if (code < 0x800) {
+      bytes[at++] = 0xc0 | (code >> 6);
+      bytes[at++] = 0x80 | (code & 0x3f);
+    } else {
+      if (code >= 0xd800 && code < 0xe000) {
+        const next = k + 1 < text.length ? text.charCodeAt(k + 1) : 0;
+        if (code < 0xdc00 && next >= 0xdc00 && next < 0xe000) {
+          code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+          bytes[at++] = 0xf0 | (code >> 18);
+          bytes[at++] = 0x80 | ((code >> 12) & 0x3f);
+          bytes[at++] = 0x80 | ((code >> 6) & 0x3f);
+          bytes[at++] = 0x80 | (code & 0x3f);
+          k++;
+          continue;
+        }
+        code = 0xfffd;
+      }
+      bytes[at++] = 0xe0 | (code >> 12);
+      bytes[at++] = 0x80 | ((code >> 6) & 0x3f);
+      bytes[at++] = 0x80 | (code & 0x3f);
+    }
+  }
+  return at;
 }
 
 export function decodeChangeBatch(bytes: Uint8Array): ChangeBatch {
   const table = tableFromIPC(bytes);
-  const metadata = table.schema.metadata;
-  const tableName = metadata.get('arka.table');
+  const tableName = table.schema.metadata.get('arka.table');
   if (tableName === undefined) throw new Error('WAL batch without its table');
   const userFields = table.schema.fields.filter((f) => !f.name.startsWith('__'));
   const columns: WalColumn[] = userFields.map((f) => {
@@ -84,36 +253,80 @@ export function decodeChangeBatch(bytes: Uint8Array): ChangeBatch {
     if (!kind || !KINDS.has(kind)) throw new Error(`WAL column ${f.name} has no known kind`);
     return { name: f.name, kind: kind as WalColumnKind };
   });
-  const values = columns.map((column) =>
-    column.kind === 'timestamp' ? timestampValues(table.getChild(column.name)!) : [...table.getChild(column.name)!],
-  );
-  const lsns = [...table.getChild('__lsn')!].map((v) => BigInt(v as bigint));
-  const changeTypes = [...table.getChild('__change_type')!] as string[];
-  const timestamps = timestampValues(table.getChild('__timestamp')!) as bigint[];
+  const values = columns.map((column) => columnValues(table, column.name, arrowType(column.kind)));
+  const lsns = columnValues(table, '__lsn', new Uint64()) as bigint[];
+  const changeTypes = columnValues(table, '__change_type', new Utf8()) as string[];
+  const timestamps = columnValues(table, '__timestamp', new TimestampMicrosecond('UTC')) as bigint[];
   return { table: tableName, columns, values, lsns, changeTypes, timestamps };
 }
 
-/** Timestamps are built from their int64 microseconds: going through JS numbers (milliseconds) would round them. */
-function timestampVector(micros: readonly (bigint | null)[]): Vector {
-  const values = new BigInt64Array(micros.length);
-  const validity = new Uint8Array((micros.length + 7) >> 3);
-  let nullCount = 0;
-  micros.forEach((value, i) => {
-    if (value === null) nullCount++;
-    else {
-      values[i] = value;
-      validity[i >> 3]! |= 1 << (i & 7);
-    }
-  });
-  const type = new TimestampMicrosecond('UTC');
-  return makeVector(makeData({ type, length: micros.length, nullCount, data: values as never, nullBitmap: nullCount ? validity : undefined }));
-}
-
-function timestampValues(vector: Vector): (bigint | null)[] {
-  const out: (bigint | null)[] = [];
+/**
+ * A column's values read straight from its buffers: bigints for 64-bit
+ * integers and timestamps (microseconds, which JS numbers could round),
+ * numbers, booleans, strings; null for NULL. The buffers are read as `type`,
+ * so the column must have exactly that type.
+ */
+function columnValues(table: Table, name: string, type: DataType): unknown[] {
+  const field = table.schema.fields.find((f) => f.name === name);
+  if (!field || !util.compareTypes(field.type, type)) throw new Error(`WAL column ${name} is missing or not of type ${type}`);
+  const vector = table.getChild(name)!;
+  // Preallocated and filled by index: the cheapest way V8 has to build a large array.
+  const out: unknown[] = new Array(vector.length);
+  let start = 0;
   for (const data of vector.data) {
-    const raw = data.values as unknown as BigInt64Array;
-    for (let i = 0; i < data.length; i++) out.push(data.getValid(i) ? raw[i]! : null);
+    if (type instanceof Bool) readBools(data, out, start);
+    else if (type instanceof Utf8) readStrings(data, out, start);
+    else readFixedWidth(data, out, start);
+    if (data.nullCount > 0) readNulls(data, out, start);
+    start += data.length;
   }
   return out;
+}
+
+/** Fixed-width values are already sliced to the chunk; bitmaps (validity, bools) are indexed from its `offset`. */
+function readFixedWidth(data: Data, out: unknown[], start: number): void {
+  const values = data.values as ArrayLike<unknown>;
+  for (let i = 0; i < data.length; i++) out[start + i] = values[i];
+}
+
+function readBools(data: Data, out: unknown[], start: number): void {
+  const bits = data.values as Uint8Array;
+  for (let i = 0; i < data.length; i++) {
+    const bit = data.offset + i;
+    out[start + i] = (bits[bit >> 3]! & (1 << (bit & 7))) !== 0;
+  }
+}
+
+/** A value with the same bytes as the one before it is that same string: a run (`__change_type`'s, mostly) is decoded once. */
+function readStrings(data: Data, out: unknown[], start: number): void {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = Buffer.from(data.values.buffer, data.values.byteOffset, data.values.byteLength);
+  let last = '';
+  let lastStart = 0;
+  let lastEnd = 0;
+  for (let i = 0; i < data.length; i++) {
+    const from = offsets[i]!;
+    const to = offsets[i + 1]!;
+    if (!sameBytes(bytes, from, to, lastStart, lastEnd)) {
+      // No encoding named: Buffer goes straight to its UTF-8 decoding, which is what makes one call per value cheap.
+      last = bytes.toString(undefined, from, to);
+      lastStart = from;
+      lastEnd = to;
+    }
+    out[start + i] = last;
+  }
+}
+
+function sameBytes(bytes: Uint8Array, start: number, end: number, otherStart: number, otherEnd: number): boolean {
+  if (end - start !== otherEnd - otherStart) return false;
+  for (let i = 0; i < end - start; i++) if (bytes[start + i] !== bytes[otherStart + i]) return false;
+  return true;
+}
+
+function readNulls(data: Data, out: unknown[], start: number): void {
+  const validity = data.nullBitmap!;
+  for (let i = 0; i < data.length; i++) {
+    const bit = data.offset + i;
+    if ((validity[bit >> 3]! & (1 << (bit & 7))) === 0) out[start + i] = null;
+  }
 }
