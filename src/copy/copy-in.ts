@@ -27,6 +27,9 @@ export interface CopyInIo {
   readonly log: Logger;
 }
 
+/** Staged data is written to the file in pieces of about this size (clients send a CopyData per line). */
+const WRITE_BYTES = 1024 * 1024;
+
 /** The largest single binary field accepted. */
 const MAX_BINARY_FIELD = 256 * 1024 * 1024;
 
@@ -74,8 +77,21 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
   const binaryToText = copyTarget.columns.map((column) => ({ oid: column.oid }));
   let received = 0;
   let lastLog = Date.now();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flushPending = async () => {
+    if (pendingBytes === 0) return;
+    const pieces = pending;
+    pending = [];
+    pendingBytes = 0;
+    await file.writev(pieces);
+  };
   const write = async (data: string | Buffer) => {
-    if (data.length > 0) await (typeof data === 'string' ? file.write(data) : file.write(data));
+    if (data.length === 0) return;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    if (pendingBytes >= WRITE_BYTES) await flushPending();
   };
   try {
     for (;;) {
@@ -102,6 +118,7 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
     }
     if (text) await write(text.push(decoder.end()) + text.end());
     binary?.finish();
+    await flushPending();
     if (options.format === 'csv') await cutEndMarker(file);
   } catch (error) {
     await file.close();

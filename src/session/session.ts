@@ -262,6 +262,7 @@ export class Session implements StatementContext {
     await this.detachPortals();
     const io = { out: this.out, flush: () => this.flush(), next: () => this.next(), conn: this.connection!, log: this.log };
     const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, `copy-${this.services.processId}-${++this.copies}`);
+    this.log.debug({ table: target.table }, 'COPY FROM STDIN data received');
     try {
       const run = async (tx: WriteTransaction): Promise<Evaluated> => {
         const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source);

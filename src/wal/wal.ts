@@ -30,6 +30,7 @@ type Segment = { name: string; baseLsn: bigint; bytes: number };
  */
 export class WriteAheadLog {
   private handle: FileHandle | undefined;
+  private appending: Promise<void> = Promise.resolve();
   private current: Segment | undefined;
 
   private constructor(
@@ -88,8 +89,14 @@ export class WriteAheadLog {
     return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
   }
 
-  /** Appends one encoded frame, durably (O_DSYNC). */
-  async append(frame: Buffer, firstLsn: bigint): Promise<void> {
+  /** Appends one encoded frame, durably (O_DSYNC); appends run one at a time, in call order. */
+  append(frame: Buffer, firstLsn: bigint): Promise<void> {
+    const appended = this.appending.then(() => this.appendNow(frame, firstLsn));
+    this.appending = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async appendNow(frame: Buffer, firstLsn: bigint): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
     const current = this.current!;
     let written = 0;
@@ -121,6 +128,7 @@ export class WriteAheadLog {
   }
 
   async close(): Promise<void> {
+    await this.appending;
     await this.handle?.sync();
     await this.handle?.close();
     this.handle = undefined;

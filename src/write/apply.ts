@@ -1,4 +1,4 @@
-import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
 import type { ChangeBatch, WalColumnKind } from '../wal/change-batch.js';
 import { walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
@@ -49,16 +49,27 @@ export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, 
   const result = await conn.stream(`SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s${insertView ? '' : ' ORDER BY __lsn'}`);
   const n = table.columns.length;
   let batch = emptyBatch(table);
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    const columns = chunk.getColumns();
-    for (let c = 0; c < n; c++) batch.values[c]!.push(...columns[c]!);
-    batch.lsns.push(...(columns[n] as bigint[]));
-    batch.changeTypes.push(...(columns[n + 1] as string[]));
-    batch.timestamps.push(...(columns[n + 2] as bigint[]));
-    if (batch.lsns.length >= WAL_BATCH_ROWS) {
-      yield batch;
-      batch = emptyBatch(table);
+  // DuckDB computes the next chunk while this one is converted.
+  let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (!chunk || chunk.rowCount === 0) break;
+      next = result.fetchChunk();
+      const columns = chunk.getColumns();
+      for (let c = 0; c < n; c++) batch.values[c]!.push(...columns[c]!);
+      batch.lsns.push(...(columns[n] as bigint[]));
+      batch.changeTypes.push(...(columns[n + 1] as string[]));
+      batch.timestamps.push(...(columns[n + 2] as bigint[]));
+      if (batch.lsns.length >= WAL_BATCH_ROWS) {
+        yield batch;
+        batch = emptyBatch(table);
+      }
     }
+    next = undefined;
+  } finally {
+    // Abandoned (the consumer failed): the fetch in flight must not end as an unhandled rejection.
+    await next?.catch(() => undefined);
   }
   if (batch.lsns.length > 0) yield batch;
 }

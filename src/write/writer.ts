@@ -539,6 +539,7 @@ export class Writer {
         if (evaluated.records === 0) return;
         const stage = evaluated.insertView ?? STAGE;
         await applyStage(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined);
+        writer.log.debug({ table: evaluated.table.name, records: evaluated.records }, 'change records applied to DuckDB');
         // A large statement (a big COPY) reports its progress.
         let written = 0;
         let reported = Date.now();
@@ -671,6 +672,8 @@ class Unit {
   private bytes = 0;
   lastLsn: bigint | undefined;
   private frameFirst: bigint | undefined;
+  /** The frame being written: a large unit builds its next frame meanwhile (two frames in memory at most). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: number,
@@ -689,17 +692,24 @@ class Unit {
     if (this.bytes >= this.frameBytes) await this.flush(false);
   }
 
-  /** Writes the buffered batches as a frame (final: the unit commits with it). */
+  /** Writes the buffered batches as a frame (final: the unit commits with it, and every frame is written when this returns). */
   async flush(final: boolean): Promise<void> {
     if (this.batches.length === 0 && !final) return;
     const frame: Frame = {
       header: { unit: this.id, final, firstLsn: String(this.frameFirst ?? this.lastLsn ?? 0n), lastLsn: String(this.lastLsn ?? 0n) },
       batches: this.batches,
     };
-    await this.wal.append(encodeFrame(frame), this.frameFirst ?? this.lastLsn ?? 0n);
+    const bytes = encodeFrame(frame);
+    const firstLsn = this.frameFirst ?? this.lastLsn ?? 0n;
     this.batches = [];
     this.bytes = 0;
     this.frameFirst = undefined;
+    const previous = this.writing;
+    const write = previous.then(() => this.wal.append(bytes, firstLsn));
+    // An abandoned unit's write may fail with nobody waiting for it.
+    write.catch(() => undefined);
+    this.writing = write;
+    await (final ? write : previous);
   }
 }
 
