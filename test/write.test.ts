@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -222,9 +222,10 @@ describe('COPY', () => {
     await reference?.end();
     await arka?.destroy();
     await postgres?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  const dir = tmpdir();
+  const dir = mkdtempSync(join(tmpdir(), 'arka-copy-files-'));
   const contents = async (c: pg.Client) => (await c.query({ text: 'SELECT * FROM copied ORDER BY id', rowMode: 'array' })).rows;
 
   test('text, CSV and binary in, the same rows as PostgreSQL', async () => {
