@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createLogger } from './log.js';
-import { ArkaServer, DEFAULT_LIMITS, type ServerConfig } from './server.js';
+import { ArkaServer, DEFAULT_APPLY_INTERVAL_MS, DEFAULT_LIMITS, type ServerConfig } from './server.js';
 import { ARKA_VERSION } from './session/settings.js';
 
 const USAGE = `Usage: arka serve [options]
@@ -19,6 +19,8 @@ Options:
   --duckdb-threads <n>      DuckDB worker threads (default: DuckDB's own)
   --read-wait-timeout <ms>  how long a read waits for DuckDB to apply the writes
                             acknowledged before it, then 57014 (default 30000)
+  --apply-interval <ms>     how long acknowledged inserts wait to be applied to DuckDB
+                            together, unless a read needs them sooner (default 100)
   --log-level <level>       trace, debug, info, warn, error (default info)
   --version                 print the version
 `;
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
       'duckdb-memory-limit': { type: 'string' },
       'duckdb-threads': { type: 'string' },
       'read-wait-timeout': { type: 'string' },
+      'apply-interval': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -75,6 +78,7 @@ async function main(argv: string[]): Promise<void> {
     maxConnections: positiveInteger('max-connections', values['max-connections'], 100),
     duckdbMemoryLimit: values['duckdb-memory-limit'],
     duckdbThreads: values['duckdb-threads'] ? positiveInteger('duckdb-threads', values['duckdb-threads'], 1) : undefined,
+    applyIntervalMs: positiveInteger('apply-interval', values['apply-interval'], DEFAULT_APPLY_INTERVAL_MS),
     limits: {
       ...DEFAULT_LIMITS,
       maxMessageLength: positiveInteger('max-message-size', values['max-message-size'], DEFAULT_LIMITS.maxMessageLength),

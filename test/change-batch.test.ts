@@ -240,6 +240,23 @@ describe('change batch compatibility with apache-arrow', () => {
     });
   }
 
+  test('the bytes are those apache-arrow\'s stream writer writes for the same columns', () => {
+    const kinds = EVERY_KIND.map((k) => k.column);
+    const batches: [string, ChangeBatch][] = [
+      ['every kind', everyKind()],
+      ['no rows', batchOf(kinds, kinds.map(() => []))],
+      ['all NULL', batchOf(kinds, kinds.map(() => [null, null, null, null, null, null, null, null, null]))],
+      ['70,000 rows', largeBatch(70_000)],
+      ['no user columns', { table: 't', columns: [], values: [], lsns: [7n], changeTypes: ['DELETE'], timestamps: [YEAR_ONE] }],
+    ];
+    for (const [name, batch] of batches) {
+      const written = encodeChangeBatch(batch);
+      assert.deepEqual(written, tableToIPC(tableFromIPC(written), 'stream'), name);
+      // A second batch of the same table reuses its schema message.
+      assert.deepEqual(encodeChangeBatch(batch), written, `${name}, again`);
+    }
+  });
+
   test('the values apache-arrow reads are the batch values', () => {
     const read = asArrowReads(encodeChangeBatch(everyKind()));
     const expected = expectedEveryKind();

@@ -166,6 +166,8 @@ describe('direct inserts against PostgreSQL', () => {
       ['INSERT INTO d VALUES (33, 1, 2, 3, 4, 5, 6, 7, true)'],
       ['INSERT INTO d VALUES (34, 1, 2, 3, 4, 5, 6, 7, true, NULL, 11)'],
       ["INSERT INTO d (n, t, vc) VALUES (32, repeat('x', 3), 'ok')"],
+      ["INSERT INTO d (n, f4, f8, t) VALUES (35, '-0', '-0', 'emoji 😀, \"json\" [1,2] and a tab\t')"],
+      ["INSERT INTO d (n, f4, f8, i8, i2) VALUES (36, '-3.4028235e38', '-4.9e-324', '9223372036854775807', '-32768'), (37, NULL, NULL, NULL, NULL)"],
     ];
     for (const [sql, values] of cases) {
       const [a, p] = await Promise.all([run(mine, sql, values), run(theirs, sql, values)]);

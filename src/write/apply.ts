@@ -1,6 +1,7 @@
 import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
 import type { ChangeBatch, WalColumnKind } from '../wal/change-batch.js';
+import { insertAsJson } from './json-insert.js';
 import { walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
 
 /** Where the general apply stages a batch's records (STAGE in dml.ts is the evaluation's). */
@@ -100,12 +101,14 @@ const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {
 /**
  * Applies one WAL change batch to its table and CDC log, in the connection's
  * transaction. Inserts into an append-only table, in the table's own column
- * types, go in as they are to both; anything else is staged with an appender
+ * types, go in as they are to both (as JSON parameters, else with
+ * appenders); anything else is staged with an appender
  * and applied set-based (applyStage). Used by the live apply and by recovery
  * alike.
  */
 export async function applyChangeBatch(conn: DuckDBConnection, table: WriteTable, batch: ChangeBatch): Promise<void> {
   if (appendsAsIs(table, batch)) {
+    if (await insertAsJson(conn, table, batch)) return;
     await appendRows(conn, table.name, table.schema, batch, false);
     await appendRows(conn, `changes_${table.name}`, 'arka_meta', batch, true);
     return;
