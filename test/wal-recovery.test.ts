@@ -10,14 +10,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ARKA_BIN, startArka, tempDataDir, type ArkaProcess } from './support/arka.js';
 import { copyIn } from './support/copy-in.js';
 import { WireClient } from './support/wire.js';
-import { framesOf, readFrames, segmentName, segmentPath, segments, type FrameInfo } from './support/wal-files.js';
+import { framesOf, readFrames, segmentName, segmentPath, segments, zerosFrom, type FrameInfo } from './support/wal-files.js';
 
 /** A client whose connection errors (the server stopping or killed) never become uncaught exceptions. */
 async function connect(arka: ArkaProcess, config: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
@@ -187,49 +187,63 @@ describe('WAL recovery', () => {
 
   // ---- (a) torn tails --------------------------------------------------------
 
+  /** Writes `bytes` into the segment at `offset`: where a crash cuts a write short, in the space allocated ahead. */
+  const writeAt = (path: string, offset: number, bytes: Uint8Array) => {
+    const fd = openSync(path, 'r+');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
   const tornTails: { name: string; tamper: (path: string, frames: FrameInfo[]) => { cutAt: number } }[] = [
     {
-      name: 'half of a frame appended',
+      name: 'half of a frame written',
       tamper: (path, frames) => {
         const bytes = readFileSync(path);
         const last = frames[frames.length - 1]!;
-        appendFileSync(path, bytes.subarray(last.offset, last.offset + Math.floor((last.end - last.offset) / 2)));
-        return { cutAt: bytes.length };
+        writeAt(path, last.end, bytes.subarray(last.offset, last.offset + Math.floor((last.end - last.offset) / 2)));
+        return { cutAt: last.end };
       },
     },
     {
-      name: 'fewer bytes than a frame header appended',
-      tamper: (path) => {
-        const size = statSync(path).size;
-        appendFileSync(path, Buffer.from([0x41, 0x52, 0x4b, 0x57, 0x00, 0x00, 0x01]));
-        return { cutAt: size };
+      name: 'fewer bytes than a frame header written',
+      tamper: (path, frames) => {
+        const end = frames[frames.length - 1]!.end;
+        writeAt(path, end, Buffer.from([0x41, 0x52, 0x4b, 0x57, 0x00, 0x00, 0x01]));
+        return { cutAt: end };
       },
     },
     {
-      name: 'a whole frame whose checksum fails appended',
+      name: 'a whole frame whose checksum fails written',
       tamper: (path, frames) => {
         const bytes = readFileSync(path);
         const last = frames[frames.length - 1]!;
         const copy = Buffer.from(bytes.subarray(last.offset, last.end));
         copy[copy.length - 3]! ^= 0xff;
-        appendFileSync(path, copy);
-        return { cutAt: bytes.length };
+        writeAt(path, last.end, copy);
+        return { cutAt: last.end };
       },
     },
     {
-      name: 'the last frame cut short by 5 bytes',
+      // What a file system can leave after power loss: the last blocks of the write never reached the disk.
+      name: 'the last 5 bytes of the last frame never written',
       tamper: (path, frames) => {
-        truncateSync(path, statSync(path).size - 5);
-        return { cutAt: frames[frames.length - 1]!.offset };
+        const last = frames[frames.length - 1]!;
+        writeAt(path, last.end - 5, Buffer.alloc(5));
+        return { cutAt: last.offset };
       },
     },
     {
-      // What a file system can leave after power loss: the size grew, the data blocks were never written.
-      name: 'a zero-filled block appended',
-      tamper: (path) => {
-        const size = statSync(path).size;
-        appendFileSync(path, Buffer.alloc(4096));
-        return { cutAt: size };
+      // A segment written before segments were allocated ahead.
+      name: 'half of a frame appended to a segment that ends at its last frame',
+      tamper: (path, frames) => {
+        const bytes = readFileSync(path);
+        const last = frames[frames.length - 1]!;
+        truncateSync(path, last.end);
+        appendFileSync(path, bytes.subarray(last.offset, last.offset + Math.floor((last.end - last.offset) / 2)));
+        return { cutAt: last.end };
       },
     },
   ];
@@ -246,7 +260,7 @@ describe('WAL recovery', () => {
         assert.equal(cuts.length, 1, 'the cut is logged');
         assert.equal(cuts[0]!['segment'], name);
         assert.equal(cuts[0]!['offset'], cutAt);
-        assert.equal(statSync(path).size, cutAt, 'the segment is cut where the last whole frame ends');
+        assert.ok(zerosFrom(readFileSync(path), cutAt), 'the segment is cut where the last whole frame ends');
         assert.deepEqual(await snapshot(arka), expected, 'everything acknowledged before the tail is there, unchanged');
 
         // New writes go on from there and survive kill -9.
@@ -261,7 +275,8 @@ describe('WAL recovery', () => {
 
         arka = await startArka({ dataDir });
         assert.equal(logLines(arka, 'cutting a torn WAL tail').length, 0, 'nothing to cut the second time');
-        assert.deepEqual(framesOf(readFileSync(path)).at(-1)!.end, statSync(path).size, 'the segment is whole frames');
+        const bytes = readFileSync(path);
+        assert.ok(zerosFrom(bytes, framesOf(bytes).at(-1)!.end), 'the segment is whole frames, then space not yet written');
         const after = await connect(arka);
         assert.deepEqual((await after.query("SELECT payload, n FROM events WHERE payload = 'after-cut'")).rows, [{ payload: 'after-cut', n: 1 }]);
         assert.deepEqual((await after.query('SELECT n, tag FROM kv WHERE id = 1')).rows, [{ n: 11, tag: 'after-cut' }]);
@@ -273,6 +288,22 @@ describe('WAL recovery', () => {
       }
     });
   }
+
+  test('(a) the space after the last frame is not a torn tail: a segment is allocated ahead, nothing is cut', { timeout: 60_000 }, async () => {
+    const dataDir = track(copyDir(template));
+    const { path, frames } = onlySegment(dataDir);
+    const bytes = readFileSync(path);
+    assert.ok(bytes.length > frames.at(-1)!.end, 'the segment file is longer than its frames');
+    assert.ok(zerosFrom(bytes, frames.at(-1)!.end));
+    const arka = await startArka({ dataDir });
+    try {
+      assert.equal(logLines(arka, 'cutting a torn WAL tail').length, 0);
+      assert.deepEqual(await snapshot(arka), expected);
+      assert.equal(readFileSync(path).length, bytes.length, 'the segment keeps its size');
+    } finally {
+      await arka.stop();
+    }
+  });
 
   // ---- (b) corruption elsewhere ---------------------------------------------------
 

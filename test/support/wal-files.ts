@@ -36,11 +36,16 @@ export function segmentPath(dataDir: string, name: string): string {
   return join(walDir(dataDir), name);
 }
 
-/** The frames of a well-formed segment; throws if the bytes are not a sequence of whole frames. */
+/** Whether every byte from `offset` on is zero: a segment's space not yet written (segments are allocated ahead). */
+export function zerosFrom(bytes: Buffer, offset: number): boolean {
+  return bytes.subarray(offset).every((byte) => byte === 0);
+}
+
+/** The frames of a well-formed segment (up to its unwritten space); throws if the bytes are not a sequence of whole frames. */
 export function framesOf(bytes: Buffer): FrameInfo[] {
   const frames: FrameInfo[] = [];
   let offset = 0;
-  while (offset < bytes.length) {
+  while (offset < bytes.length && !zerosFrom(bytes, offset)) {
     if (bytes.length - offset < FRAME_HEADER_BYTES) throw new Error(`partial frame header at ${offset}`);
     if (bytes.readUInt32BE(offset) !== FRAME_MAGIC) throw new Error(`no frame magic at ${offset}`);
     const payloadLength = bytes.readUInt32BE(offset + 4);
