@@ -246,3 +246,35 @@ describe('a read that waits too long for the apply', () => {
     }
   });
 });
+
+describe('--apply-interval', () => {
+  let arka: ArkaProcess | undefined;
+  after(async () => {
+    await arka?.destroy();
+  });
+
+  test('acknowledged inserts wait for the interval to reach DuckDB (a crash replays them from the WAL); a read applies them at once', async () => {
+    arka = await startArka({ args: ['--apply-interval', '600000'] });
+    const writer = await arka.client({ types: rawTypes });
+    await writer.query('CREATE TABLE later (k int, v text)');
+    await writer.query("INSERT INTO later VALUES (0, 'warm-up: loads the table')");
+    for (let k = 1; k <= 3; k++) await writer.query({ text: 'INSERT INTO later VALUES ($1, $2)', values: [k, `row ${k}`] });
+    await writer.end();
+    await arka.kill();
+
+    arka = await startArka({ dataDir: arka.dataDir, args: ['--apply-interval', '600000'] });
+    assert.equal(/"replayedUnits":(\d+)/.exec(arka.logs())?.[1], '3', 'the three direct inserts were acknowledged but not applied: the WAL replays them');
+    const client = await arka.client({ types: rawTypes });
+    try {
+      await client.query("INSERT INTO later VALUES (4, 'after the restart')");
+      const { rows } = await client.query({ text: 'SELECT k, v FROM later ORDER BY k', rowMode: 'array' });
+      assert.deepEqual(rows, [['0', 'warm-up: loads the table'], ['1', 'row 1'], ['2', 'row 2'], ['3', 'row 3'], ['4', 'after the restart']]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('a value that is not a positive integer is refused at start', async () => {
+    await assert.rejects(startArka({ args: ['--apply-interval', '0'] }), /--apply-interval must be a positive integer, got "0"/);
+  });
+});
