@@ -67,13 +67,23 @@ const CHANGE_FIELDS = [new Field('__lsn', new Uint64(), false), new Field('__cha
  */
 export function encodeChangeBatch(batch: ChangeBatch): Uint8Array {
   const length = batch.lsns.length;
-  const { schemaMessage } = layoutOf(batch);
-  const children = [
+  return encodeColumns(batch.table, batch.columns, [
     ...batch.columns.map((column, i) => columnData(column.kind, batch.values[i]!, length)),
     bigIntData(new Uint64(), BigUint64Array, batch.lsns, length),
     utf8Data(batch.changeTypes, length),
     bigIntData(new TimestampMicrosecond('UTC'), BigInt64Array, batch.timestamps, length),
-  ];
+  ]);
+}
+
+/**
+ * encodeChangeBatch for columns already in Arrow's form: the user columns,
+ * then `__lsn` (Uint64), `__change_type` (Utf8), `__timestamp` (microseconds).
+ */
+export function encodeColumns(table: string, columns: WalColumn[], children: Data[]): Uint8Array {
+  assert.equal(children.length, columns.length + CHANGE_FIELDS.length);
+  const length = children[0]!.length;
+  assert(children.every((data) => data.length === length), 'columns of different lengths');
+  const { schemaMessage } = layoutOf({ table, columns });
   const body = new BodyAssembler();
   for (const data of children) body.add(data);
   const metadata = Message.encode(Message.from(new RecordBatchHeader(length, body.nodes, body.regions, null), body.byteLength));
@@ -104,7 +114,7 @@ const layouts = new Map<string, Layout>();
 const MAX_LAYOUTS = 1024;
 
 /** The schema message (framed, without the end of stream) of the batch's table and columns, encoded once. */
-function layoutOf(batch: ChangeBatch): Layout {
+function layoutOf(batch: Pick<ChangeBatch, 'table' | 'columns'>): Layout {
   const key = JSON.stringify([batch.table, batch.columns]);
   let layout = layouts.get(key);
   if (!layout) {

@@ -1,6 +1,8 @@
 import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
-import type { ChangeBatch, WalColumnKind } from '../wal/change-batch.js';
+import { strict as assert } from 'node:assert';
+import { encodeColumns, type ChangeBatch, type WalColumnKind } from '../wal/change-batch.js';
+import { duckdbTypeOf, VectorColumn, type VectorKind } from '../wal/vector-columns.js';
 import { insertAsJson } from './json-insert.js';
 import { walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
 
@@ -43,28 +45,44 @@ export async function applyStage(conn: DuckDBConnection, table: WriteTable, stag
 
 /** Rows per WAL batch read from a stage: bounds the memory a large statement needs. */
 export const WAL_BATCH_ROWS = 65_536;
+/** Text gathered past this ends a batch early, so long values keep a batch's memory bounded too. */
+const WAL_BATCH_TEXT_BYTES = 64 * 1024 * 1024;
 
-/** Reads the stage's records as WAL change batches, in LSN order (an insert view is scanned in it), a bounded batch at a time. */
-export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string, insertView = false): AsyncGenerator<ChangeBatch> {
+/** A WAL change batch already encoded, and the LSNs it holds. */
+export type EncodedBatch = { bytes: Uint8Array; firstLsn: bigint; lastLsn: bigint; rows: number };
+
+/**
+ * Reads the stage's records as encoded WAL change batches, in LSN order (an
+ * insert view is scanned in it), a bounded batch at a time. DuckDB's vectors
+ * are copied into Arrow's buffers as they are (vector-columns.ts).
+ */
+export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string, insertView = false): AsyncGenerator<EncodedBatch> {
   const select = table.columns.map((c) => walReadExpression(c, 's')).join(', ');
   const result = await conn.stream(`SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s${insertView ? '' : ' ORDER BY __lsn'}`);
-  const n = table.columns.length;
-  let batch = emptyBatch(table);
-  // DuckDB computes the next chunk while this one is converted.
+  const kinds: VectorKind[] = [...table.columns.map((c) => c.wal), 'uint64', 'text', 'timestamp'];
+  const types = result.columnTypes();
+  kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the stage's column ${i} is read as ${types[i]}, not as WAL ${kind}`));
+  const columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
+  const lsnColumn = table.columns.length;
+  const gather = () => kinds.map((kind) => new VectorColumn(kind, WAL_BATCH_ROWS));
+  const encode = (gathered: VectorColumn[]): EncodedBatch => {
+    const [firstLsn, lastLsn] = gathered[lsnColumn]!.bounds();
+    const bytes = encodeColumns(table.name, columns, gathered.map((column) => column.finish()));
+    return { bytes, firstLsn, lastLsn, rows: gathered[lsnColumn]!.rows };
+  };
+  let gathered = gather();
+  // DuckDB computes the next chunk while this one is copied.
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   try {
     for (;;) {
       const chunk = await next;
       if (!chunk || chunk.rowCount === 0) break;
       next = result.fetchChunk();
-      const columns = chunk.getColumns();
-      for (let c = 0; c < n; c++) batch.values[c]!.push(...columns[c]!);
-      batch.lsns.push(...(columns[n] as bigint[]));
-      batch.changeTypes.push(...(columns[n + 1] as string[]));
-      batch.timestamps.push(...(columns[n + 2] as bigint[]));
-      if (batch.lsns.length >= WAL_BATCH_ROWS) {
-        yield batch;
-        batch = emptyBatch(table);
+      gathered.forEach((column, i) => column.append(chunk, i));
+      const text = gathered.reduce((sum, column) => sum + column.textBytes, 0);
+      if (gathered[lsnColumn]!.rows >= WAL_BATCH_ROWS || text >= WAL_BATCH_TEXT_BYTES) {
+        yield encode(gathered);
+        gathered = gather();
       }
     }
     next = undefined;
@@ -72,18 +90,7 @@ export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, 
     // Abandoned (the consumer failed): the fetch in flight must not end as an unhandled rejection.
     await next?.catch(() => undefined);
   }
-  if (batch.lsns.length > 0) yield batch;
-}
-
-function emptyBatch(table: WriteTable): ChangeBatch {
-  return {
-    table: table.name,
-    columns: table.columns.map((c) => ({ name: c.name, kind: c.wal })),
-    values: table.columns.map(() => []),
-    lsns: [],
-    changeTypes: [],
-    timestamps: [],
-  };
+  if (gathered[lsnColumn]!.rows > 0) yield encode(gathered);
 }
 
 const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {

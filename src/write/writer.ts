@@ -8,7 +8,7 @@ import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch } from '../wal/c
 import { encodeFrame, type Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
-import { applyChangeBatch, applyStage, stagedBatches } from './apply.js';
+import { applyChangeBatch, applyStage, stagedBatches, type EncodedBatch } from './apply.js';
 import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
 import { FastPathFallback, STAGE, stageFastInserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
@@ -544,8 +544,8 @@ export class Writer {
         let written = 0;
         let reported = Date.now();
         for await (const batch of stagedBatches(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined)) {
-          await unit.add(batch);
-          written += batch.lsns.length;
+          await unit.addEncoded(batch);
+          written += batch.rows;
           if (Date.now() - reported > 2000) {
             reported = Date.now();
             writer.log.info({ table: evaluated.table.name, records: written, of: evaluated.records }, 'writing change records to the WAL');
@@ -681,14 +681,16 @@ class Unit {
     private readonly frameBytes: number,
   ) {}
 
-  async add(batch: ChangeBatch): Promise<void> {
-    const encoded = encodeChangeBatch(batch);
-    this.batches.push(encoded);
-    this.bytes += encoded.length;
-    const last = batch.lsns[batch.lsns.length - 1]!;
-    assert(batch.lsns[0]! <= last && (this.lastLsn === undefined || batch.lsns[0]! > this.lastLsn), 'WAL batches out of LSN order');
-    this.frameFirst ??= batch.lsns[0];
-    this.lastLsn = last;
+  add(batch: ChangeBatch): Promise<void> {
+    return this.addEncoded({ bytes: encodeChangeBatch(batch), firstLsn: batch.lsns[0]!, lastLsn: batch.lsns[batch.lsns.length - 1]!, rows: batch.lsns.length });
+  }
+
+  async addEncoded(batch: EncodedBatch): Promise<void> {
+    this.batches.push(batch.bytes);
+    this.bytes += batch.bytes.length;
+    assert(batch.firstLsn <= batch.lastLsn && (this.lastLsn === undefined || batch.firstLsn > this.lastLsn), 'WAL batches out of LSN order');
+    this.frameFirst ??= batch.firstLsn;
+    this.lastLsn = batch.lastLsn;
     if (this.bytes >= this.frameBytes) await this.flush(false);
   }
 
