@@ -18,7 +18,7 @@ export type DirectInsert = { table: WriteTable; rows: (InputValue | null)[][] };
  * general path reports it).
  */
 export function directInsert(table: WriteTable, insert: FastInsert): DirectInsert | undefined {
-  if (table.kind !== 'append_only' || table.checkedOnApply) return undefined;
+  if (table.kind !== 'append_only' || table.checkedOnApply || insert.upsert) return undefined;
   const width = Math.max(...insert.rows.map((row) => row.length));
   if (!insert.columns && width > table.columns.length) return undefined;
   const targets = insert.columns ?? table.columns.slice(0, width).map((c) => c.name);

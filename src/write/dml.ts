@@ -521,7 +521,14 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
  * batches with the other such inserts of a commit group. Each cell is a
  * constant or parameter, or null where the column's default applies.
  */
-export type FastInsert = { schema: string; name: string; columns: string[] | undefined; rows: (FastCell | null)[][] };
+export type FastInsert = {
+  schema: string;
+  name: string;
+  columns: string[] | undefined;
+  rows: (FastCell | null)[][];
+  /** `ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c, …`: each SET column takes the proposed row's value. */
+  upsert?: { keys: string[]; set: string[] };
+};
 
 /**
  * One value of a fast insert: as an SQL literal, and as PostgreSQL text with
@@ -581,7 +588,9 @@ export function fastInsert(
   parameterInput?: ParameterInput,
 ): FastInsert | undefined {
   const ast = statement.ast;
-  if (statement.type !== 'InsertStmt' || ast.withClause || ast.onConflictClause || ast.returningClause || (ast.override && ast.override !== 'OVERRIDING_NOT_SET')) return undefined;
+  if (statement.type !== 'InsertStmt' || ast.withClause || ast.returningClause || (ast.override && ast.override !== 'OVERRIDING_NOT_SET')) return undefined;
+  const upsert = ast.onConflictClause ? excludedUpsert(ast.onConflictClause as AstNode) : undefined;
+  if (ast.onConflictClause && !upsert) return undefined;
   const values = ast.selectStmt?.SelectStmt?.valuesLists as AstNode[] | undefined;
   if (!values) return undefined;
   const relation = ast.relation;
@@ -600,24 +609,39 @@ export function fastInsert(
     }
     rows.push(cells);
   }
-  return { schema: 'public', name: relation.relname as string, columns: ast.cols?.map((c: AstNode) => c.ResTarget.name as string), rows };
+  return { schema: 'public', name: relation.relname as string, columns: ast.cols?.map((c: AstNode) => c.ResTarget.name as string), rows, upsert };
+}
+
+/** `ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c, …` (no WHERE), as its keys and SET columns; else undefined. */
+function excludedUpsert(conflict: AstNode): FastInsert['upsert'] {
+  const infer = conflict.infer as AstNode | undefined;
+  if (conflict.action !== 'ONCONFLICT_UPDATE' || conflict.whereClause || !infer?.indexElems || infer.whereClause || infer.conname) return undefined;
+  const keys: string[] = [];
+  for (const element of infer.indexElems as AstNode[]) {
+    const name = element.IndexElem?.name as string | undefined;
+    if (!name || element.IndexElem.expr || element.IndexElem.collation || element.IndexElem.opclass) return undefined;
+    keys.push(name);
+  }
+  const set: string[] = [];
+  for (const item of conflict.targetList as AstNode[]) {
+    const res = item.ResTarget;
+    const fields = res.val?.ColumnRef?.fields as AstNode[] | undefined;
+    if (!res.name || res.indirection || fields?.length !== 2 || fields[0]!.String?.sval !== 'excluded' || fields[1]!.String?.sval !== res.name) return undefined;
+    set.push(res.name as string);
+  }
+  return { keys, set };
 }
 
 /** Raised when a batch of fast inserts needs the general path (a bad value, a constraint): the group runs again without batching. */
 export class FastPathFallback extends Error {}
 
 /**
- * Stages a group's fast inserts into one table as STAGE, with LSNs in job
- * order, in one statement; returns the record count. Throws
- * FastPathFallback when a row would violate NOT NULL or the primary key.
+ * A group's fast inserts into one table as VALUES rows of the table's
+ * columns (cast, defaults filled) and their order in the group (`__row`).
+ * Throws FastPathFallback when the statements need the general path.
  */
-export async function stageFastInserts(
-  context: Pick<EvaluationContext, 'conn' | 'reserveLsns' | 'timestampMicros'>,
-  table: WriteTable,
-  inserts: FastInsert[],
-): Promise<number> {
+function valuesRows(table: WriteTable, inserts: FastInsert[]): string[] {
   const rows: string[] = [];
-  let index = 0;
   for (const insert of inserts) {
     const targets = insert.columns ?? table.columns.slice(0, Math.max(...insert.rows.map((r) => r.length))).map((c) => c.name);
     const positions = targets.map((name) => table.columns.findIndex((c) => c.name === name));
@@ -630,10 +654,31 @@ export async function stageFastInserts(
         if (cell?.startsWith("'") && needsTextCast(column.type)) return castFromText(cell, column.type);
         return `CAST(${cell ?? column.default ?? 'NULL'} AS ${column.type})`;
       });
-      rows.push(`(${cells.join(', ')}, ${index++})`);
+      rows.push(`(${cells.join(', ')}, ${rows.length})`);
     }
   }
-  const base = context.reserveLsns(index);
+  return rows;
+}
+
+/** Rows of STAGE (or `rows`) breaking NOT NULL, as an SQL count. */
+function nullProbe(table: WriteTable, rows: string): string {
+  const required = table.columns.filter((c) => c.notNull).map((c) => `${quoteIdent(c.name)} IS NULL`);
+  return `(SELECT count(*) FROM ${rows}${required.length ? ` WHERE ${required.join(' OR ')}` : ' WHERE false'})`;
+}
+
+/**
+ * Stages a group's fast inserts into one table as STAGE, with LSNs in job
+ * order, in one statement; returns the record count. Throws
+ * FastPathFallback when a row would violate NOT NULL or the primary key.
+ */
+export async function stageFastInserts(
+  context: Pick<EvaluationContext, 'conn' | 'reserveLsns' | 'timestampMicros'>,
+  table: WriteTable,
+  inserts: FastInsert[],
+): Promise<number> {
+  if (inserts.some((insert) => insert.upsert)) throw new FastPathFallback();
+  const rows = valuesRows(table, inserts);
+  const base = context.reserveLsns(rows.length);
   const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
   const aliases = table.columns.map((_, c) => `c${c}`);
   const select = table.columns.map((column, c) => `c${c} AS ${quoteIdent(column.name)}`).join(', ');
@@ -641,8 +686,7 @@ export async function stageFastInserts(
     `CREATE OR REPLACE TEMP TABLE ${STAGE} AS SELECT ${select}, CAST(${base} + __row AS UBIGINT) AS __lsn, 'INSERT' AS __change_type, ${ts} AS __timestamp
      FROM (VALUES ${rows.join(', ')}) AS v(${aliases.join(', ')}, __row) ORDER BY __row`,
   );
-  const required = table.columns.filter((c) => c.notNull).map((c) => `${quoteIdent(c.name)} IS NULL`);
-  const probes = [`(SELECT count(*) FROM ${STAGE}${required.length ? ` WHERE ${required.join(' OR ')}` : ' WHERE false'})`];
+  const probes = [nullProbe(table, STAGE)];
   if (table.kind === 'primary_key') {
     const keys = columnList(keyColumns(table));
     probes.push(`(SELECT count(*) FROM (SELECT 1 FROM ${STAGE} GROUP BY ${keys} HAVING count(*) > 1))`);
@@ -650,5 +694,66 @@ export async function stageFastInserts(
   }
   const violations = Number((await context.conn.runAndReadAll(`SELECT ${probes.join(' + ')}`)).getRowsJS()[0]![0]);
   if (violations > 0) throw new FastPathFallback();
-  return index;
+  return rows.length;
+}
+
+/**
+ * Stages a group's upserts into one primary-key table (each
+ * `ON CONFLICT (key) DO UPDATE SET c = EXCLUDED.c, …`, all with the same SET
+ * columns) as STAGE, evaluated in job order against the table and one
+ * another: a row whose key is new is an INSERT; a row whose key is in the
+ * table, or was inserted or updated by an earlier row, is an UPDATE_BEFORE
+ * of the current row and an UPDATE_AFTER with the SET columns taken from the
+ * proposed row. One statement, since each costs DuckDB milliseconds; it
+ * reserves two LSNs per row and uses those its records need (the rest are a
+ * gap, as LSNs may have). Returns the record count. Throws FastPathFallback
+ * (or DuckDB an error, which the caller takes alike) for what the general
+ * path must report: a NULL key or NOT NULL column, a key twice in one
+ * statement, other keys or SET lists.
+ */
+export async function stageFastUpserts(
+  context: Pick<EvaluationContext, 'conn' | 'reserveLsns' | 'timestampMicros'>,
+  table: WriteTable,
+  inserts: FastInsert[],
+): Promise<number> {
+  const first = inserts[0]!.upsert;
+  const sameList = (a: string[], b: string[]) => [...a].sort().join('\0') === [...b].sort().join('\0');
+  if (table.kind !== 'primary_key' || !first || !sameList(first.keys, table.primaryKey)) throw new FastPathFallback();
+  if (inserts.some((insert) => !insert.upsert || !sameList(insert.upsert.keys, first.keys) || !sameList(insert.upsert.set, first.set))) throw new FastPathFallback();
+  if (first.set.some((name) => table.primaryKey.includes(name) || !table.columns.some((c) => c.name === name))) throw new FastPathFallback();
+  const rows = valuesRows(table, inserts);
+  const statementOf = inserts.flatMap((insert, i) => insert.rows.map(() => i));
+  const base = context.reserveLsns(2 * rows.length);
+  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const name = (c: WriteColumn, prefix = '') => quoteIdent(`${prefix}${c.name}`);
+  const keyColumnsOf = keyColumns(table);
+  const proposed = `SELECT ${table.columns.map((c, i) => `c${i} AS ${name(c)}`).join(', ')}, __row, CAST(${JSON.stringify(statementOf)} AS INTEGER[])[__row + 1] AS __statement
+    FROM (VALUES ${rows.join(', ')}) AS v(${table.columns.map((_, i) => `c${i}`).join(', ')}, __row)`;
+  const byKey = `PARTITION BY ${columnList(keyColumnsOf, 'p.')} ORDER BY p.__row`;
+  const existed = `(t.${name(keyColumnsOf[0]!)} IS NOT NULL)`;
+  const setColumns = new Set([...first.set, ...table.primaryKey]);
+  // A column the SET leaves alone keeps the table's value, or that of the row that inserted the key.
+  const after = table.columns.map((c) =>
+    setColumns.has(c.name) ? `p.${name(c)} AS ${name(c, '__n_')}` : `CASE WHEN ${existed} THEN t.${name(c)} ELSE first_value(p.${name(c)}) OVER (${byKey}) END AS ${name(c, '__n_')}`,
+  );
+  const bad = [...keyColumnsOf, ...table.columns.filter((c) => c.notNull)].map((c) => `p.${name(c)} IS NULL`);
+  const evaluated = `SELECT p.__row, ${after.join(', ')}, ${table.columns.map((c) => `t.${name(c)} AS ${name(c, '__o_')}`).join(', ')},
+      CASE WHEN ${existed} OR row_number() OVER (${byKey}) > 1 THEN 2 ELSE 1 END AS __records,
+      row_number() OVER (${byKey}) AS __nth,
+      ${bad.join(' OR ')} OR count(*) OVER (PARTITION BY ${columnList(keyColumnsOf, 'p.')}, p.__statement) > 1 AS __bad
+    FROM (${proposed}) AS p LEFT JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'p')}`;
+  const newKeys = keyColumnsOf.map((c) => name(c, '__n_')).join(', ');
+  const before = table.columns.map((c) => `CASE WHEN __nth = 1 THEN ${name(c, '__o_')} ELSE lag(${name(c, '__n_')}) OVER (PARTITION BY ${newKeys} ORDER BY __row) END AS ${name(c, '__b_')}`);
+  // A row the general path must report makes the statement fail (and the group run again without batching).
+  const records = `SELECT *, ${before.join(', ')}, sum(__records) OVER (ORDER BY __row ROWS UNBOUNDED PRECEDING) - 1 AS __last
+    FROM (${evaluated}) WHERE CASE WHEN __bad THEN error('arka: an upsert of the group needs the general path') ELSE true END`;
+  const as = (prefix: string) => table.columns.map((c) => `${name(c, prefix)} AS ${name(c)}`).join(', ');
+  await context.conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${STAGE} AS WITH r AS MATERIALIZED (${records})
+     SELECT ${as('__n_')}, CAST(${base} + __last AS UBIGINT) AS __lsn, 'INSERT' AS __change_type, ${ts} AS __timestamp FROM r WHERE __records = 1
+     UNION ALL SELECT ${as('__b_')}, CAST(${base} + __last - 1 AS UBIGINT), 'UPDATE_BEFORE', ${ts} FROM r WHERE __records = 2
+     UNION ALL SELECT ${as('__n_')}, CAST(${base} + __last AS UBIGINT), 'UPDATE_AFTER', ${ts} FROM r WHERE __records = 2
+     ORDER BY __lsn`,
+  );
+  return Number((await context.conn.runAndReadAll(`SELECT count(*) FROM ${STAGE}`)).getRowsJS()[0]![0]);
 }

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
 import { applyChangeBatch, applyStage, stagedBatches, type EncodedBatch } from './apply.js';
 import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
-import { FastPathFallback, STAGE, stageFastInserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
+import { FastPathFallback, STAGE, stageFastInserts, stageFastUpserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 
@@ -489,7 +489,9 @@ export class Writer {
     for (const tableJobs of byTable.values()) {
       const first = tableJobs[0]!.fast!;
       const table = await this.table(first.schema, first.name);
-      const records = await stageFastInserts(context, table, tableJobs.map((job) => job.fast!));
+      const inserts = tableJobs.map((job) => job.fast!);
+      const records = await (first.upsert ? stageFastUpserts : stageFastInserts)(context, table, inserts);
+      this.log.debug({ table: table.name, statements: inserts.length, records, upserts: first.upsert !== undefined }, 'statements batched');
       await this.transaction(unit).apply({ table, records, affected: records, tag: '' });
     }
     return jobs.map((job) => {
