@@ -1,6 +1,7 @@
 import { DuckDBTimestampTZValue, type DuckDBAppender, type DuckDBConnection, type DuckDBDataChunk } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
 import { strict as assert } from 'node:assert';
+import { makeData, TimestampMicrosecond, Uint64, Utf8, type Data } from 'apache-arrow';
 import { encodeColumns, type ChangeBatch, type WalColumnKind } from '../wal/change-batch.js';
 import { duckdbTypeOf, VectorColumn, type VectorKind } from '../wal/vector-columns.js';
 import { insertAsJson } from './json-insert.js';
@@ -51,25 +52,50 @@ const WAL_BATCH_TEXT_BYTES = 64 * 1024 * 1024;
 /** A WAL change batch already encoded, and the LSNs it holds. */
 export type EncodedBatch = { bytes: Uint8Array; firstLsn: bigint; lastLsn: bigint; rows: number };
 
+/** Inserts whose LSNs are consecutive from `firstLsn`, all at one time: their change columns are made here rather than read. */
+export type ConsecutiveInserts = { firstLsn: bigint; timestampMicros: bigint };
+
 /**
  * Reads the stage's records as encoded WAL change batches, in LSN order (an
- * insert view is scanned in it), a bounded batch at a time. DuckDB's vectors
- * are copied into Arrow's buffers as they are (vector-columns.ts).
+ * insert view is scanned in it), a bounded batch at a time.
  */
-export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string, insertView = false): AsyncGenerator<EncodedBatch> {
+export function stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: string, inserts?: ConsecutiveInserts): AsyncGenerator<EncodedBatch> {
   const select = table.columns.map((c) => walReadExpression(c, 's')).join(', ');
-  const result = await conn.stream(`SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s${insertView ? '' : ' ORDER BY __lsn'}`);
-  const kinds: VectorKind[] = [...table.columns.map((c) => c.wal), 'uint64', 'text', 'timestamp'];
+  if (inserts && table.columns.length > 0) return walBatches(conn, table, `SELECT ${select} FROM ${stage} AS s`, inserts);
+  return walBatches(conn, table, `SELECT ${select}${select ? ', ' : ''}__lsn, __change_type, epoch_us(__timestamp) FROM ${stage} AS s ORDER BY __lsn`);
+}
+
+/**
+ * Runs `sql` — the table's columns in their WAL form, then (unless `inserts`
+ * says what they are) `__lsn`, `__change_type` and the timestamp in
+ * microseconds, in LSN order — and yields its rows as encoded WAL change
+ * batches. DuckDB's vectors are copied into Arrow's buffers as they are
+ * (vector-columns.ts).
+ */
+export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql: string, inserts?: ConsecutiveInserts): AsyncGenerator<EncodedBatch> {
+  const result = await conn.stream(sql);
+  const kinds: VectorKind[] = [...table.columns.map((c) => c.wal), ...(inserts ? [] : (['uint64', 'text', 'timestamp'] as const))];
   const types = result.columnTypes();
-  kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the stage's column ${i} is read as ${types[i]}, not as WAL ${kind}`));
+  assert.equal(types.length, kinds.length, 'the WAL read has the wrong number of columns');
+  kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the WAL read's column ${i} is ${types[i]}, not WAL ${kind}`));
   const columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
-  const lsnColumn = table.columns.length;
+  let nextLsn = inserts?.firstLsn;
   const gather = () => kinds.map((kind) => new VectorColumn(kind, WAL_BATCH_ROWS));
   const encode = (gathered: VectorColumn[]): EncodedBatch => {
-    const [firstLsn, lastLsn] = gathered[lsnColumn]!.bounds();
-    const bytes = encodeColumns(table.name, columns, gathered.map((column) => column.finish()));
-    return { bytes, firstLsn, lastLsn, rows: gathered[lsnColumn]!.rows };
+    const data = gathered.map((column) => column.finish());
+    if (!inserts) {
+      const lsns = gathered[table.columns.length]!;
+      const [firstLsn, lastLsn] = lsns.bounds();
+      return { bytes: encodeColumns(table.name, columns, data), firstLsn, lastLsn, rows: lsns.rows };
+    }
+    const rows = table.columns.length > 0 ? gathered[0]!.rows : 0;
+    const firstLsn = nextLsn!;
+    nextLsn = firstLsn + BigInt(rows);
+    const bytes = encodeColumns(table.name, columns, [...data, ...insertChangeColumns(firstLsn, rows, inserts.timestampMicros)]);
+    return { bytes, firstLsn, lastLsn: nextLsn - 1n, rows };
   };
+  const rowsOf = (gathered: VectorColumn[]) => gathered[0]?.rows ?? 0;
+  assert(kinds.length > 0, 'a WAL read of inserts into a table with no columns');
   let gathered = gather();
   // DuckDB computes the next chunk while this one is copied.
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
@@ -80,7 +106,7 @@ export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, 
       next = result.fetchChunk();
       gathered.forEach((column, i) => column.append(chunk, i));
       const text = gathered.reduce((sum, column) => sum + column.textBytes, 0);
-      if (gathered[lsnColumn]!.rows >= WAL_BATCH_ROWS || text >= WAL_BATCH_TEXT_BYTES) {
+      if (rowsOf(gathered) >= WAL_BATCH_ROWS || text >= WAL_BATCH_TEXT_BYTES) {
         yield encode(gathered);
         gathered = gather();
       }
@@ -90,7 +116,26 @@ export async function* stagedBatches(conn: DuckDBConnection, table: WriteTable, 
     // Abandoned (the consumer failed): the fetch in flight must not end as an unhandled rejection.
     await next?.catch(() => undefined);
   }
-  if (gathered[lsnColumn]!.rows > 0) yield encode(gathered);
+  if (rowsOf(gathered) > 0) yield encode(gathered);
+}
+
+const INSERT_BYTES = new TextEncoder().encode('INSERT');
+
+/** `__lsn`, `__change_type` and `__timestamp` of `rows` inserts with consecutive LSNs from `firstLsn`. */
+function insertChangeColumns(firstLsn: bigint, rows: number, timestampMicros: bigint): Data[] {
+  const lsns = new BigUint64Array(rows);
+  for (let i = 0; i < rows; i++) lsns[i] = firstLsn + BigInt(i);
+  const offsets = new Int32Array(rows + 1);
+  const types = new Uint8Array(rows * INSERT_BYTES.length);
+  for (let i = 0; i < rows; i++) {
+    types.set(INSERT_BYTES, i * INSERT_BYTES.length);
+    offsets[i + 1] = (i + 1) * INSERT_BYTES.length;
+  }
+  return [
+    makeData({ type: new Uint64(), length: rows, nullCount: 0, data: lsns }),
+    makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets: offsets, data: types }),
+    makeData({ type: new TimestampMicrosecond('UTC'), length: rows, nullCount: 0, data: new BigInt64Array(rows).fill(timestampMicros) }),
+  ];
 }
 
 const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {

@@ -6,7 +6,8 @@ import { SqlError, SqlState, notSupported } from '../errors.js';
 import { expressionSpan, tokenIndexAt } from '../sql/ast.js';
 import { parseStatements, tokensOf, type AstNode, type ParsedStatement } from '../sql/parse.js';
 import { rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
-import { castFromText, needsTextCast, type WriteColumn, type WriteTable } from './tables.js';
+import type { ConsecutiveInserts } from './apply.js';
+import { castFromText, needsTextCast, walReadExpression, type WriteColumn, type WriteTable } from './tables.js';
 
 /** What evaluation needs from the writer. */
 export interface EvaluationContext {
@@ -37,6 +38,14 @@ export type Evaluated = {
    * rows, inserts only, read in LSN order by a plain scan.
    */
   insertView?: string;
+  /** The records are inserts with consecutive LSNs, all at one time. */
+  inserts?: ConsecutiveInserts;
+  /**
+   * SQL that reads the same rows again, in LSN order and in their WAL form
+   * (the table's columns only), without the writer's transaction: another
+   * connection writes the WAL from it while the writer's applies the stage.
+   */
+  walSource?: string;
 };
 
 export const STAGE = '__arka_stage';
@@ -513,7 +522,17 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
     `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
        (make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC') AS __timestamp FROM ${NEW_ROWS}`,
   );
-  return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE };
+  const inserts = { firstLsn: base, timestampMicros: context.timestampMicros };
+  // Read twice (DuckDB's CSV reader is deterministic, and single-threaded, so the second read runs beside the writer's work), unless a default is evaluated per row.
+  const omitted = table.columns.filter((c) => !targets.includes(c.name));
+  const rereadable = records > 0 && table.columns.length > 0 && omitted.every((c) => c.default === null);
+  const walSource = rereadable
+    ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM (SELECT ${[
+        ...casts.map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
+        ...omitted.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`),
+      ].join(', ')} FROM ${readCsvSql(source, targets.length)}) AS s`
+    : undefined;
+  return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE, inserts, walSource };
 }
 
 /**

@@ -8,7 +8,7 @@ import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch } from '../wal/c
 import { encodeFrame, type Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
-import { applyChangeBatch, applyStage, stagedBatches, type EncodedBatch } from './apply.js';
+import { applyChangeBatch, applyStage, stagedBatches, walBatches, type EncodedBatch } from './apply.js';
 import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
 import { FastPathFallback, STAGE, stageFastInserts, stageFastUpserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
@@ -109,8 +109,12 @@ export class Writer {
   /** The apply failed: DuckDB no longer follows the WAL; writes and waits fail until a restart replays it. */
   private failure: SqlError | undefined;
 
+  private walReaderTimeZone: string | undefined;
+
   private constructor(
     private readonly conn: DuckDBConnection,
+    /** Reads a statement's rows for the WAL beside the writer's connection (walSource). */
+    private readonly walReader: DuckDBConnection,
     private readonly wal: WriteAheadLog,
     private readonly options: WriterOptions,
     private readonly log: Logger,
@@ -133,7 +137,7 @@ export class Writer {
     const replay = new Replay(conn, applied, log);
     const wal = await WriteAheadLog.open(join(options.dataDir, 'wal'), options.segmentBytes, log, (frame) => replay.frame(frame));
     await replay.finish();
-    const writer = new Writer(conn, wal, options, log, replay.applied, replay.lastLsn, replay.lastUnit);
+    const writer = new Writer(conn, await engine.connect(), wal, options, log, replay.applied, replay.lastLsn, replay.lastUnit);
     engine.setWatermarkSource((name) => writer.watermark(name));
     await writer.checkpoint();
     log.info({ lsn: String(writer.watermarks.walLsn), replayedUnits: replay.units, segments: wal.segmentCount }, 'write-ahead log open');
@@ -539,23 +543,47 @@ export class Writer {
       },
       apply: async (evaluated) => {
         if (evaluated.records === 0) return;
+        const { table, records } = evaluated;
         const stage = evaluated.insertView ?? STAGE;
-        await applyStage(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined);
-        writer.log.debug({ table: evaluated.table.name, records: evaluated.records }, 'change records applied to DuckDB');
-        // A large statement (a big COPY) reports its progress.
-        let written = 0;
-        let reported = Date.now();
-        for await (const batch of stagedBatches(writer.conn, evaluated.table, stage, evaluated.insertView !== undefined)) {
-          await unit.addEncoded(batch);
-          written += batch.rows;
-          if (Date.now() - reported > 2000) {
-            reported = Date.now();
-            writer.log.info({ table: evaluated.table.name, records: written, of: evaluated.records }, 'writing change records to the WAL');
-          }
+        if (!evaluated.walSource) {
+          await applyStage(writer.conn, table, stage, evaluated.insertView !== undefined);
+          await writer.writeToWal(unit, table, stagedBatches(writer.conn, table, stage, evaluated.inserts), records);
+          return;
         }
+        // The WAL is written from a second read of the rows, on another connection, while the writer's applies the stage.
+        await writer.followTimeZone();
+        const [wal, applied] = await Promise.allSettled([
+          writer.writeToWal(unit, table, walBatches(writer.walReader, table, evaluated.walSource, evaluated.inserts), records),
+          applyStage(writer.conn, table, stage, true),
+        ]);
+        if (applied.status === 'rejected') throw applied.reason;
+        if (wal.status === 'rejected') throw wal.reason;
       },
       invalidateTables: () => writer.tables.clear(),
     };
+  }
+
+  /** Writes a statement's change batches to the unit (a large statement reports its progress); they must be its `records`. */
+  private async writeToWal(unit: Unit, table: WriteTable, batches: AsyncIterable<EncodedBatch>, records: number): Promise<void> {
+    let written = 0;
+    let reported = Date.now();
+    for await (const batch of batches) {
+      await unit.addEncoded(batch);
+      written += batch.rows;
+      if (Date.now() - reported > 2000) {
+        reported = Date.now();
+        this.log.info({ table: table.name, records: written, of: records }, 'writing change records to the WAL');
+      }
+    }
+    assert.equal(written, records, 'the change records written to the WAL are not the statement\'s');
+  }
+
+  /** The WAL reader converts text to timestamps in the writer's time zone. */
+  private async followTimeZone(): Promise<void> {
+    const [zone] = (await this.conn.runAndReadAll("SELECT current_setting('TimeZone')")).getRowsJS()[0]! as string[];
+    if (zone === this.walReaderTimeZone) return;
+    await this.walReader.run(`SET TimeZone = '${zone!.replaceAll("'", "''")}'`);
+    this.walReaderTimeZone = zone;
   }
 
   /** The next `count` LSNs, in one order for every change. */
@@ -643,6 +671,7 @@ export class Writer {
     clearInterval(this.checkpointTimer);
     await this.checkpoint();
     await this.wal.close();
+    this.walReader.closeSync();
     this.conn.closeSync();
   }
 }
