@@ -14,7 +14,7 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
-import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
+import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type FastInsert, type ParameterInput } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
 import { sendCopyOut } from '../copy/copy-out.js';
@@ -91,6 +91,11 @@ type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outco
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
 
 /** A Bind parameter's value; a bad one is the client's error, with PostgreSQL's SQLSTATE. */
+/** A fast insert, converting text in the session's TimeZone. */
+function withTimeZone(fast: FastInsert | undefined, timeZone: string): FastInsert | undefined {
+  return fast && { ...fast, timeZone };
+}
+
 function decodeBindParameter(oid: number, format: FormatCode, data: Buffer): ReturnType<typeof decodeParameter> {
   try {
     return decodeParameter(oid, format, data);
@@ -229,7 +234,9 @@ export class Session implements StatementContext {
     parameterText?: (n: number) => string | undefined,
     parameterInput?: ParameterInput,
   ): Promise<Outcome> {
+    const timeZone = this.settings.get('TimeZone')!;
     const run = async (tx: WriteTransaction): Promise<Evaluated> => {
+      await tx.useTimeZone(timeZone);
       const evaluated = await evaluate(tx.context(this.rewrite, parameterText), statement);
       await tx.apply(evaluated);
       return evaluated;
@@ -237,7 +244,7 @@ export class Session implements StatementContext {
     const evaluated =
       this.txStatus !== 'I'
         ? await run(await this.transactionLease())
-        : await this.services.writer.submit(run, fastInsert(statement, parameterText, parameterInput));
+        : await this.services.writer.submit(run, withTimeZone(fastInsert(statement, parameterText, parameterInput), timeZone));
     const returned = evaluated.returning;
     if (!returned) return { kind: 'command', tag: evaluated.tag };
     return {
@@ -264,7 +271,9 @@ export class Session implements StatementContext {
     const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, `copy-${this.services.processId}-${++this.copies}`);
     this.log.debug({ table: target.table }, 'COPY FROM STDIN data received');
     try {
+      const timeZone = this.settings.get('TimeZone')!;
       const run = async (tx: WriteTransaction): Promise<Evaluated> => {
+        await tx.useTimeZone(timeZone);
         const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source);
         await tx.apply(evaluated);
         return evaluated;

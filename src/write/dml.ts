@@ -547,6 +547,8 @@ export type FastInsert = {
   rows: (FastCell | null)[][];
   /** `ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c, …`: each SET column takes the proposed row's value. */
   upsert?: { keys: string[]; set: string[] };
+  /** The session's TimeZone, in which text converts to timestamptz. */
+  timeZone?: string;
 };
 
 /**

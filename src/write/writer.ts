@@ -46,6 +46,8 @@ export interface WriteTransaction {
   apply(evaluated: Evaluated): Promise<void>;
   /** The table definitions changed (DDL). */
   invalidateTables(): void;
+  /** Text converts to timestamptz in the session's TimeZone, as in PostgreSQL: the writer's connection takes it for the statement. */
+  useTimeZone(zone: string): Promise<void>;
 }
 
 type Job = {
@@ -485,14 +487,16 @@ export class Writer {
   /** A batch of fast inserts, one set-based statement per table. */
   private async applyFastInserts(unit: Unit, jobs: Job[]): Promise<{ job: Job; value: unknown }[]> {
     const byTable = new Map<string, Job[]>();
+    // By table and time zone: statements of different sessions are in no order among themselves.
     for (const job of jobs) {
-      const key = `${job.fast!.schema}.${job.fast!.name}`;
+      const key = `${job.fast!.schema}.${job.fast!.name}\0${job.fast!.timeZone ?? ''}`;
       byTable.set(key, [...(byTable.get(key) ?? []), job]);
     }
     const context = { conn: this.conn, reserveLsns: (count: number) => this.reserveLsns(count), timestampMicros: BigInt(Date.now()) * 1000n };
     for (const tableJobs of byTable.values()) {
       const first = tableJobs[0]!.fast!;
       const table = await this.table(first.schema, first.name);
+      if (first.timeZone) await this.useTimeZone(first.timeZone);
       const inserts = tableJobs.map((job) => job.fast!);
       const records = await (first.upsert ? stageFastUpserts : stageFastInserts)(context, table, inserts);
       this.log.debug({ table: table.name, statements: inserts.length, records, upserts: first.upsert !== undefined }, 'statements batched');
@@ -560,6 +564,7 @@ export class Writer {
         if (wal.status === 'rejected') throw wal.reason;
       },
       invalidateTables: () => writer.tables.clear(),
+      useTimeZone: (zone) => writer.useTimeZone(zone),
     };
   }
 
@@ -576,6 +581,14 @@ export class Writer {
       }
     }
     assert.equal(written, records, 'the change records written to the WAL are not the statement\'s');
+  }
+
+  private connTimeZone: string | undefined;
+
+  private async useTimeZone(zone: string): Promise<void> {
+    if (zone === this.connTimeZone) return;
+    await this.conn.run(`SET TimeZone = '${zone.replaceAll("'", "''")}'`);
+    this.connTimeZone = zone;
   }
 
   /** The WAL reader converts text to timestamps in the writer's time zone. */
@@ -617,6 +630,7 @@ export class Writer {
         return writer.transaction(unit).apply(evaluated);
       },
       invalidateTables: () => writer.tables.clear(),
+      useTimeZone: (zone) => writer.useTimeZone(zone),
       async begin() {
         await writer.conn.run('BEGIN TRANSACTION');
         unit = new Unit(writer.nextUnit++, writer.wal, writer.options.frameBytes);
