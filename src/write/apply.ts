@@ -45,7 +45,7 @@ export async function applyStage(conn: DuckDBConnection, table: WriteTable, stag
 }
 
 /** Rows per WAL batch read from a stage: bounds the memory a large statement needs. */
-export const WAL_BATCH_ROWS = 65_536;
+const WAL_BATCH_ROWS = 65_536;
 /** Text gathered past this ends a batch early, so long values keep a batch's memory bounded too. */
 const WAL_BATCH_TEXT_BYTES = 64 * 1024 * 1024;
 

@@ -15,7 +15,7 @@ import type { WriteTable } from './tables.js';
  */
 
 /** A batch whose text is longer than this (in UTF-16 units) goes through an appender: a JSON string must stay well under V8's limit. */
-export const JSON_INSERT_MAX_TEXT = 64 * 1024 * 1024;
+const JSON_INSERT_MAX_TEXT = 64 * 1024 * 1024;
 
 const JSON_TYPES: Partial<Record<WalColumnKind, string>> = {
   bool: 'BOOLEAN',
