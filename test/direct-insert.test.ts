@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { directInsert } from '../src/write/direct-insert.js';
+import { insertAsJson } from '../src/write/json-insert.js';
 import type { FastCell, FastInsert } from '../src/write/dml.js';
 import type { WriteTable } from '../src/write/tables.js';
 import { readInput } from '../src/write/value-input.js';
@@ -280,5 +281,22 @@ describe('--apply-interval', () => {
 
   test('a value that is not a positive integer is refused at start', async () => {
     await assert.rejects(startArka({ args: ['--apply-interval', '0'] }), /--apply-interval must be a positive integer, got "0"/);
+  });
+});
+
+describe('the apply as JSON parameters', () => {
+  test('a batch with a value JSON cannot carry exactly is left to the appender, untouched', async () => {
+    const batch = (kind: 'text' | 'float64', value: unknown) => ({
+      table: 't',
+      columns: [{ name: 'c', kind }],
+      values: [[value]],
+      lsns: [1n],
+      changeTypes: ['INSERT'],
+      timestamps: [0n],
+    });
+    // Refused before DuckDB is used: no connection or table is needed to tell.
+    for (const refused of [batch('text', 'lone \uD800 surrogate'), batch('float64', Number.NaN), batch('float64', -Infinity)]) {
+      assert.equal(await insertAsJson(undefined as never, undefined as never, refused), false);
+    }
   });
 });

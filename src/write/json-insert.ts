@@ -36,8 +36,8 @@ const prepared = new WeakMap<DuckDBConnection, WeakMap<WriteTable, Promise<State
 /**
  * The batch's inserts (every record an INSERT, its columns the table's, in
  * order) into the table and its CDC log; false, having done nothing, when a
- * value has no exact JSON form (a NaN or infinite float) or the batch's text
- * is too long.
+ * value has no exact JSON form (a NaN or infinite float, text with a lone
+ * surrogate) or the batch's text is too long.
  */
 export async function insertAsJson(conn: DuckDBConnection, table: WriteTable, batch: ChangeBatch): Promise<boolean> {
   const columns = jsonColumns(batch);
@@ -88,7 +88,12 @@ function jsonColumns(batch: ChangeBatch): string[] | undefined {
     if (!JSON_TYPES[kind]) return undefined;
     const values = batch.values[c]!;
     if (kind === 'text') {
-      for (const value of values) text += typeof value === 'string' ? value.length : 0;
+      for (const value of values) {
+        if (typeof value !== 'string') continue;
+        // JSON would carry a lone surrogate as an escape DuckDB refuses; the appender writes U+FFFD, as the WAL does.
+        if (!wellFormed(value)) return undefined;
+        text += value.length;
+      }
       if (text > JSON_INSERT_MAX_TEXT) return undefined;
       columns.push(JSON.stringify(values.map((value) => value ?? null)));
       continue;
@@ -102,6 +107,11 @@ function jsonColumns(batch: ChangeBatch): string[] | undefined {
     columns.push(`[${parts.join(',')}]`);
   }
   return columns;
+}
+
+/** String.prototype.isWellFormed (Node 20; the TypeScript library targeted here predates it). */
+function wellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 function jsonScalar(kind: WalColumnKind, value: unknown): string | undefined {
