@@ -526,9 +526,11 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   // Read twice (DuckDB's CSV reader is deterministic, and single-threaded, so the second read runs beside the writer's work), unless a default is evaluated per row.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
   const rereadable = records > 0 && table.columns.length > 0 && omitted.every((c) => c.default === null);
+  // The second read converts as the first did, without its checks: the first found every value valid.
+  const unchecked = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type, false));
   const walSource = rereadable
     ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM (SELECT ${[
-        ...casts.map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
+        ...unchecked.map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
         ...omitted.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`),
       ].join(', ')} FROM ${readCsvSql(source, targets.length)}) AS s`
     : undefined;
