@@ -8,15 +8,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { decodeChangeBatch, type ChangeBatch } from '../src/wal/change-batch.js';
 import { scanFrame } from '../src/wal/frame.js';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { copyIn } from './support/copy-in.js';
 import { segmentPath, segments } from './support/wal-files.js';
 import { WireClient } from './support/wire.js';
-
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+import { rawTypes } from './support/raw-types.js';
 
 /** Every change batch of `table` in the WAL, in order. */
 function walBatches(dataDir: string, table: string): ChangeBatch[] {

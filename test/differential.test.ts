@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { startPostgres, type PostgresServer } from './support/postgres.js';
-
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+import { rawTypes } from './support/raw-types.js';
 
 type Observed =
   | { ok: true; command: string | null; rowCount: number | null; fields: [string, number][]; rows: unknown[][] }

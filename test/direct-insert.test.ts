@@ -13,8 +13,7 @@ import type { WriteTable } from '../src/write/tables.js';
 import { readInput } from '../src/write/value-input.js';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { startPostgres, type PostgresServer } from './support/postgres.js';
-
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+import { rawTypes } from './support/raw-types.js';
 
 describe('value input in JS', () => {
   test('accepts what PostgreSQL accepts, exactly', () => {

@@ -3,9 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { names, serialize, WireClient } from './support/wire.js';
+import { rawTypes } from './support/raw-types.js';
 
 /** Raw strings for every type: tests compare PostgreSQL's text format exactly. */
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
 async function sqlState(promise: Promise<unknown>): Promise<string> {
   try {

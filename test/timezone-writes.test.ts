@@ -10,8 +10,8 @@ import { startArka, type ArkaProcess } from './support/arka.js';
 import { copyIn } from './support/copy-in.js';
 import { startPostgres, type PostgresServer } from './support/postgres.js';
 import { serialize, WireClient } from './support/wire.js';
+import { rawTypes } from './support/raw-types.js';
 
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 const ZONES = ['America/New_York', 'Asia/Kolkata', 'UTC', 'Pacific/Chatham'];
 
 describe('writes in the session TimeZone', () => {

@@ -10,8 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { startPostgres, type PostgresServer } from './support/postgres.js';
-
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+import { rawTypes } from './support/raw-types.js';
 
 const SETUP = [
   "CREATE TABLE up (id int PRIMARY KEY, tag text, n int, keep text NOT NULL DEFAULT 'kept')",

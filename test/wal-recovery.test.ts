@@ -18,6 +18,7 @@ import { ARKA_BIN, startArka, tempDataDir, type ArkaProcess } from './support/ar
 import { copyIn } from './support/copy-in.js';
 import { WireClient } from './support/wire.js';
 import { framesOf, readFrames, segmentName, segmentPath, segments, zerosFrom, type FrameInfo } from './support/wal-files.js';
+import { rawTypes } from './support/raw-types.js';
 
 /** A client whose connection errors (the server stopping or killed) never become uncaught exceptions. */
 async function connect(arka: ArkaProcess, config: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
@@ -27,7 +28,6 @@ async function connect(arka: ArkaProcess, config: Partial<pg.ClientConfig> = {})
 }
 
 /** Every value as PostgreSQL's text, so snapshots compare exactly. */
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
 const TABLES = ['events', 'kv', 'typed'] as const;
 

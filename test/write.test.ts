@@ -11,8 +11,7 @@ import pg from 'pg';
 import { startArka, type ArkaProcess } from './support/arka.js';
 import { startPostgres, type PostgresServer } from './support/postgres.js';
 import { names, serialize, WireClient } from './support/wire.js';
-
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+import { rawTypes } from './support/raw-types.js';
 
 async function sqlError(promise: Promise<unknown>): Promise<{ code: string; message: string; detail?: string; hint?: string; where?: string }> {
   try {

@@ -90,12 +90,12 @@ type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outco
 
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
 
-/** A Bind parameter's value; a bad one is the client's error, with PostgreSQL's SQLSTATE. */
 /** A fast insert, converting text in the session's TimeZone. */
 function withTimeZone(fast: FastInsert | undefined, timeZone: string): FastInsert | undefined {
   return fast && { ...fast, timeZone };
 }
 
+/** A Bind parameter's value; a bad one is the client's error, with PostgreSQL's SQLSTATE. */
 function decodeBindParameter(oid: number, format: FormatCode, data: Buffer): ReturnType<typeof decodeParameter> {
   try {
     return decodeParameter(oid, format, data);
@@ -279,7 +279,7 @@ export class Session implements StatementContext {
         return evaluated;
       };
       const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
-        this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
+      this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
       return { kind: 'command', tag: evaluated.tag };
     } catch (error) {
       throw await copyError(this.connection!, error, source, target);
@@ -330,7 +330,7 @@ export class Session implements StatementContext {
 
   private writeWithParameters(statement: ParsedStatement, portal: Portal): Promise<Outcome> {
     const inputs = this.parameterInputs(portal.statement, portal.bind);
-    return this.runWrite(statement, this.parameterLiterals(portal.statement, inputs), inputs);
+    return this.runWrite(statement, this.parameterLiterals(inputs), inputs);
   }
 
   /** A Bind's parameters as PostgreSQL text with their DuckDB types, for a write that may be evaluated without DuckDB. */
@@ -349,16 +349,15 @@ export class Session implements StatementContext {
   }
 
   /** A Bind's parameters as SQL literals of their types, for a write statement. */
-  private parameterLiterals(statement: Statement, inputs: ParameterInput): (n: number) => string | undefined {
-    const types = statement.paramTypes ?? [];
+  private parameterLiterals(inputs: ParameterInput): (n: number) => string | undefined {
     return (n) => {
       const input = inputs(n);
       if (!input) return undefined;
       if (input.text === null) return 'NULL';
-      const type = types[n - 1];
-      return type ? castFromText(quoteLiteral(input.text), type.toString()) : unknownLiteral(input.text);
+      return input.type ? castFromText(quoteLiteral(input.text), input.type) : unknownLiteral(input.text);
     };
   }
+
 
   /** Serves the connection until it closes. */
   async run(): Promise<void> {

@@ -27,9 +27,9 @@ type Segment = { name: string; baseLsn: bigint; bytes: number };
  * durable when it returns: one system call (one trip to the thread pool)
  * per commit group instead of a write and an fdatasync. A segment's file is
  * extended to its full size when it is opened for writing, so an append
- * does not change the file's size and its sync has no size to record (about
- * a quarter less time per commit on ext4); the zeros after the last frame
- * are space not yet written. See frame.ts for the layout.
+ * does not change the file's size and its sync has no size to record (a
+ * quarter less time per durable write on ext4, measured alone); the zeros
+ * after the last frame are space not yet written. See frame.ts for the layout.
  */
 export class WriteAheadLog {
   private handle: FileHandle | undefined;

@@ -5,7 +5,7 @@ import { makeData, TimestampMicrosecond, Uint64, Utf8, type Data } from 'apache-
 import { encodeColumns, type ChangeBatch, type WalColumnKind } from '../wal/change-batch.js';
 import { duckdbTypeOf, VectorColumn, type VectorKind } from '../wal/vector-columns.js';
 import { insertAsJson } from './json-insert.js';
-import { walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
+import { WAL_STAGE_TYPES, walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
 
 /** Where the general apply stages a batch's records (STAGE in dml.ts is the evaluation's). */
 const APPLY_STAGE = '__arka_apply_stage';
@@ -138,18 +138,6 @@ function insertChangeColumns(firstLsn: bigint, rows: number, timestampMicros: bi
   ];
 }
 
-const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {
-  bool: 'BOOLEAN',
-  int8: 'TINYINT',
-  int16: 'SMALLINT',
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  text: 'VARCHAR',
-  timestamp: 'BIGINT',
-};
-
 /**
  * Applies one WAL change batch to its table and CDC log, in the connection's
  * transaction. Inserts into an append-only table, in the table's own column
@@ -161,24 +149,21 @@ const WAL_COLUMN_TYPES: Record<WalColumnKind, string> = {
 export async function applyChangeBatch(conn: DuckDBConnection, table: WriteTable, batch: ChangeBatch): Promise<void> {
   if (appendsAsIs(table, batch)) {
     if (await insertAsJson(conn, table, batch)) return;
-    await appendRows(conn, table.name, table.schema, batch, false);
-    await appendRows(conn, `changes_${table.name}`, 'arka_meta', batch, true);
-    return;
-  }
-  const defs = batch.columns.map((c) => `${quoteIdent(c.name)} ${WAL_COLUMN_TYPES[c.kind]}`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE __arka_replay (${[...defs, '__lsn UBIGINT', '__change_type VARCHAR', '__ts BIGINT'].join(', ')})`);
-  const appender = await conn.createAppender('__arka_replay', 'main', 'temp');
-  try {
-    for (let row = 0; row < batch.lsns.length; row++) {
-      batch.columns.forEach((column, c) => appendWalValue(appender, column.kind, batch.values[c]![row]));
+    await append(conn, { table: table.name, schema: table.schema }, batch);
+    await append(conn, { table: `changes_${table.name}`, schema: 'arka_meta' }, batch, (appender, row) => {
       appender.appendUBigInt(batch.lsns[row]!);
       appender.appendVarchar(batch.changeTypes[row]!);
-      appender.appendBigInt(batch.timestamps[row]!);
-      appender.endRow();
-    }
-  } finally {
-    appender.closeSync();
+      appender.appendTimestampTZ(new DuckDBTimestampTZValue(batch.timestamps[row]!));
+    });
+    return;
   }
+  const defs = batch.columns.map((c) => `${quoteIdent(c.name)} ${WAL_STAGE_TYPES[c.kind]}`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE __arka_replay (${[...defs, '__lsn UBIGINT', '__change_type VARCHAR', '__ts BIGINT'].join(', ')})`);
+  await append(conn, { table: '__arka_replay', schema: 'main', catalog: 'temp' }, batch, (appender, row) => {
+    appender.appendUBigInt(batch.lsns[row]!);
+    appender.appendVarchar(batch.changeTypes[row]!);
+    appender.appendBigInt(batch.timestamps[row]!);
+  });
   const present = new Set(batch.columns.map((c) => c.name));
   const select = table.columns.map((c) =>
     present.has(c.name) ? `${walRestoreExpression(c, quoteIdent(c.name))} AS ${quoteIdent(c.name)}` : `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`,
@@ -200,17 +185,18 @@ function appendsAsIs(table: WriteTable, batch: ChangeBatch): boolean {
   });
 }
 
-/** Appends the batch's rows (with the change columns, for a CDC log). An appender blocks the JS thread while it flushes. */
-async function appendRows(conn: DuckDBConnection, name: string, schema: string, batch: ChangeBatch, change: boolean): Promise<void> {
-  const appender = await conn.createAppender(name, schema);
+/** Appends the batch's rows, each followed by its change columns when `changes` appends them. An appender blocks the JS thread while it flushes. */
+async function append(
+  conn: DuckDBConnection,
+  into: { table: string; schema: string; catalog?: string },
+  batch: ChangeBatch,
+  changes?: (appender: DuckDBAppender, row: number) => void,
+): Promise<void> {
+  const appender = await conn.createAppender(into.table, into.schema, into.catalog);
   try {
     for (let row = 0; row < batch.lsns.length; row++) {
       batch.columns.forEach((column, c) => appendWalValue(appender, column.kind, batch.values[c]![row]));
-      if (change) {
-        appender.appendUBigInt(batch.lsns[row]!);
-        appender.appendVarchar(batch.changeTypes[row]!);
-        appender.appendTimestampTZ(new DuckDBTimestampTZValue(batch.timestamps[row]!));
-      }
+      changes?.(appender, row);
       appender.endRow();
     }
   } finally {

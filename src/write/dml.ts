@@ -130,6 +130,9 @@ function relationOf(node: AstNode): { schema: string; name: string; alias: strin
   return { schema, name: node.relname as string, alias: node.alias?.aliasname as string | undefined };
 }
 
+/** The statement's __timestamp as SQL (a TIMESTAMPTZ). */
+const recordTimestamp = (context: Pick<EvaluationContext, 'timestampMicros'>): string => `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+
 const columnList = (columns: readonly WriteColumn[], prefix = ''): string =>
   columns.map((c) => `${prefix}${quoteIdent(c.name)}`).join(', ');
 
@@ -189,7 +192,7 @@ async function stage(
   const changed = parts.changes ? await count(`SELECT count(*) FROM ${CHANGED}`) : 0;
   const records = inserts + changed * (parts.changes === 'update' ? 2 : 1);
   const base = records > 0 ? context.reserveLsns(records) : 0n;
-  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const ts = recordTimestamp(context);
   const selects: string[] = [];
   if (inserts > 0) {
     selects.push(
@@ -509,7 +512,8 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   }
   const scratch = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${NEW_ROWS} (${scratch.join(', ')})`);
-  const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
+  const castsOf = (checked: boolean) => targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type, checked));
+  const casts = castsOf(true);
   await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
   await checkNotNull(conn, table, NEW_ROWS);
   if (table.kind === 'primary_key') await checkNewKeys(conn, table);
@@ -520,17 +524,16 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   const base = records > 0 ? context.reserveLsns(records) : 0n;
   await conn.run(
     `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
-       (make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC') AS __timestamp FROM ${NEW_ROWS}`,
+       ${recordTimestamp(context)} AS __timestamp FROM ${NEW_ROWS}`,
   );
   const inserts = { firstLsn: base, timestampMicros: context.timestampMicros };
   // Read twice (DuckDB's CSV reader is deterministic, and single-threaded, so the second read runs beside the writer's work), unless a default is evaluated per row.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
   const rereadable = records > 0 && table.columns.length > 0 && omitted.every((c) => c.default === null);
   // The second read converts as the first did, without its checks: the first found every value valid.
-  const unchecked = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type, false));
   const walSource = rereadable
     ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM (SELECT ${[
-        ...unchecked.map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
+        ...castsOf(false).map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
         ...omitted.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`),
       ].join(', ')} FROM ${readCsvSql(source, targets.length)}) AS s`
     : undefined;
@@ -702,7 +705,7 @@ export async function stageFastInserts(
   if (inserts.some((insert) => insert.upsert)) throw new FastPathFallback();
   const rows = valuesRows(table, inserts);
   const base = context.reserveLsns(rows.length);
-  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const ts = recordTimestamp(context);
   const aliases = table.columns.map((_, c) => `c${c}`);
   const select = table.columns.map((column, c) => `c${c} AS ${quoteIdent(column.name)}`).join(', ');
   await context.conn.run(
@@ -747,7 +750,7 @@ export async function stageFastUpserts(
   const rows = valuesRows(table, inserts);
   const statementOf = inserts.flatMap((insert, i) => insert.rows.map(() => i));
   const base = context.reserveLsns(2 * rows.length);
-  const ts = `(make_timestamp(${context.timestampMicros}) AT TIME ZONE 'UTC')`;
+  const ts = recordTimestamp(context);
   const name = (c: WriteColumn, prefix = '') => quoteIdent(`${prefix}${c.name}`);
   const keyColumnsOf = keyColumns(table);
   const proposed = `SELECT ${table.columns.map((c, i) => `c${i} AS ${name(c)}`).join(', ')}, __row, CAST(${JSON.stringify(statementOf)} AS INTEGER[])[__row + 1] AS __statement

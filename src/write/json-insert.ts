@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/catalog.js';
 import type { ChangeBatch, WalColumnKind } from '../wal/change-batch.js';
-import type { WriteTable } from './tables.js';
+import { WAL_STAGE_TYPES, type WriteTable } from './tables.js';
 
 /**
  * Inserts a batch of rows into a table and its CDC log with two prepared
@@ -16,17 +16,6 @@ import type { WriteTable } from './tables.js';
 
 /** A batch whose text is longer than this (in UTF-16 units) goes through an appender: a JSON string must stay well under V8's limit. */
 const JSON_INSERT_MAX_TEXT = 64 * 1024 * 1024;
-
-const JSON_TYPES: Partial<Record<WalColumnKind, string>> = {
-  bool: 'BOOLEAN',
-  int8: 'TINYINT',
-  int16: 'SMALLINT',
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  text: 'VARCHAR',
-};
 
 type Statements = { table: DuckDBPreparedStatement; changes: DuckDBPreparedStatement };
 
@@ -66,7 +55,7 @@ function statementsFor(conn: DuckDBConnection, table: WriteTable, batch: ChangeB
 
 async function prepareStatements(conn: DuckDBConnection, table: WriteTable, batch: ChangeBatch): Promise<Statements> {
   const names = table.columns.map((c) => quoteIdent(c.name));
-  const unnests = batch.columns.map((column, i) => `unnest(from_json($${i + 1}, '["${JSON_TYPES[column.kind]}"]')) AS ${names[i]}`);
+  const unnests = batch.columns.map((column, i) => `unnest(from_json($${i + 1}, '["${WAL_STAGE_TYPES[column.kind]}"]')) AS ${names[i]}`);
   const n = batch.columns.length;
   const rows = `SELECT ${unnests.join(', ')}`;
   const changeRows = `SELECT ${[...unnests, `unnest(from_json($${n + 1}, '["UBIGINT"]')) AS __lsn`, `unnest(from_json($${n + 2}, '["BIGINT"]')) AS __micros`].join(', ')}`;
@@ -85,7 +74,8 @@ function jsonColumns(batch: ChangeBatch): string[] | undefined {
   const columns: string[] = [];
   for (let c = 0; c < batch.columns.length; c++) {
     const kind = batch.columns[c]!.kind;
-    if (!JSON_TYPES[kind]) return undefined;
+    // A timestamp's WAL value is microseconds, not the column's own value.
+    if (kind === 'timestamp') return undefined;
     const values = batch.values[c]!;
     if (kind === 'text') {
       for (const value of values) {

@@ -40,6 +40,19 @@ const NATIVE_WAL_KINDS: Record<string, WalColumnKind> = {
   'TIMESTAMP WITH TIME ZONE': 'timestamp',
 };
 
+/** The DuckDB type a WAL value is staged in: the column's own type, except a timestamp's microseconds. */
+export const WAL_STAGE_TYPES: Record<WalColumnKind, string> = {
+  bool: 'BOOLEAN',
+  int8: 'TINYINT',
+  int16: 'SMALLINT',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float32: 'FLOAT',
+  float64: 'DOUBLE',
+  text: 'VARCHAR',
+  timestamp: 'BIGINT',
+};
+
 /** Reads a table's definition from Arka's catalog and DuckDB's. */
 export async function loadWriteTable(conn: DuckDBConnection, schema: string, name: string): Promise<WriteTable> {
   const table = await conn.runAndReadAll(

@@ -108,10 +108,10 @@ export class Writer {
   private lastApplyEnded = 0;
   private applyRoomWaiters: (() => void)[] = [];
   private appliedWaiters: AppliedWaiter[] = [];
+  /** The zone both connections convert text to timestamptz in (undefined: DuckDB's default, the same for both). */
+  private timeZone: string | undefined;
   /** The apply failed: DuckDB no longer follows the WAL; writes and waits fail until a restart replays it. */
   private failure: SqlError | undefined;
-
-  private walReaderTimeZone: string | undefined;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -555,7 +555,6 @@ export class Writer {
           return;
         }
         // The WAL is written from a second read of the rows, on another connection, while the writer's applies the stage.
-        await writer.followTimeZone();
         const [wal, applied] = await Promise.allSettled([
           writer.writeToWal(unit, table, walBatches(writer.walReader, table, evaluated.walSource, evaluated.inserts), records),
           applyStage(writer.conn, table, stage, true),
@@ -583,20 +582,13 @@ export class Writer {
     assert.equal(written, records, 'the change records written to the WAL are not the statement\'s');
   }
 
-  private connTimeZone: string | undefined;
-
+  /** The writer's connection, and the WAL reader that reads a statement's rows again, take the statement's session zone. */
   private async useTimeZone(zone: string): Promise<void> {
-    if (zone === this.connTimeZone) return;
-    await this.conn.run(`SET TimeZone = '${zone.replaceAll("'", "''")}'`);
-    this.connTimeZone = zone;
-  }
-
-  /** The WAL reader converts text to timestamps in the writer's time zone. */
-  private async followTimeZone(): Promise<void> {
-    const [zone] = (await this.conn.runAndReadAll("SELECT current_setting('TimeZone')")).getRowsJS()[0]! as string[];
-    if (zone === this.walReaderTimeZone) return;
-    await this.walReader.run(`SET TimeZone = '${zone!.replaceAll("'", "''")}'`);
-    this.walReaderTimeZone = zone;
+    if (zone === this.timeZone) return;
+    const set = `SET TimeZone = '${zone.replaceAll("'", "''")}'`;
+    await this.conn.run(set);
+    await this.walReader.run(set);
+    this.timeZone = zone;
   }
 
   /** The next `count` LSNs, in one order for every change. */
