@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { directInsert } from '../src/write/direct-insert.js';
 import { insertAsJson } from '../src/write/json-insert.js';
+import { mergeByTable } from '../src/write/apply.js';
 import type { FastCell, FastInsert } from '../src/write/dml.js';
 import type { WriteTable } from '../src/write/tables.js';
 import { readInput } from '../src/write/value-input.js';
@@ -297,5 +298,32 @@ describe('the apply as JSON parameters', () => {
     for (const refused of [batch('text', 'lone \uD800 surrogate'), batch('float64', Number.NaN), batch('float64', -Infinity)]) {
       assert.equal(await insertAsJson(undefined as never, undefined as never, refused), false);
     }
+  });
+});
+
+describe('one apply of many commit groups', () => {
+  test('merges large groups of one table into one batch, in LSN order, leaving the groups as they were', () => {
+    const t = { schema: 'public', name: 't' } as WriteTable; // only its identity matters here
+    const rows = 300_000; // past what a spread into push() takes as arguments
+    const group = (first: number) => ({
+      table: t,
+      batch: {
+        table: 't',
+        columns: [{ name: 'id', kind: 'int32' as const }],
+        values: [Array.from({ length: rows }, (_, i) => first + i)],
+        lsns: Array.from({ length: rows }, (_, i) => BigInt(first + i)),
+        changeTypes: new Array<string>(rows).fill('INSERT'),
+        timestamps: new Array<bigint>(rows).fill(0n),
+      },
+    });
+    const groups = [group(1), group(1 + rows), group(1 + 2 * rows)];
+    const [merged, ...others] = mergeByTable(groups);
+    assert.equal(others.length, 0);
+    assert.equal(merged!.table, t);
+    assert.equal(merged!.batch.lsns.length, 3 * rows);
+    assert.equal(merged!.batch.values[0]!.length, 3 * rows);
+    assert.ok(merged!.batch.lsns.every((lsn, i) => lsn === BigInt(i + 1)));
+    assert.ok(merged!.batch.values[0]!.every((value, i) => value === i + 1));
+    assert.ok(groups.every((g) => g.batch.lsns.length === rows && g.batch.values[0]!.length === rows), 'a group was changed');
   });
 });

@@ -229,3 +229,36 @@ function appendWalValue(appender: DuckDBAppender, kind: WalColumnKind, value: un
       return appender.appendVarchar(value as string);
   }
 }
+
+/**
+ * The batches of many commit groups as one batch per table (in LSN order), so
+ * that an apply costs one append per table rather than one per group.
+ */
+export function mergeByTable(batches: { table: WriteTable; batch: ChangeBatch }[]): { table: WriteTable; batch: ChangeBatch }[] {
+  const merged = new Map<WriteTable, ChangeBatch>();
+  const copies = new Set<ChangeBatch>();
+  for (const { table, batch } of batches) {
+    let into = merged.get(table);
+    if (!into) {
+      merged.set(table, batch);
+      continue;
+    }
+    assert(into.columns.length === batch.columns.length && batch.lsns[0]! > into.lsns[into.lsns.length - 1]!, 'merging WAL batches of different shapes or out of order');
+    if (!copies.has(into)) {
+      // The first batch is copied only once a second joins it: the batches themselves stay as they were acknowledged.
+      into = { ...into, values: into.values.map((column) => [...column]), lsns: [...into.lsns], changeTypes: [...into.changeTypes], timestamps: [...into.timestamps] };
+      copies.add(into);
+      merged.set(table, into);
+    }
+    // One by one: spreading a column of more than ~100k values into push() overflows the stack.
+    batch.values.forEach((column, c) => appendAll(into.values[c]!, column));
+    appendAll(into.lsns, batch.lsns);
+    appendAll(into.changeTypes, batch.changeTypes);
+    appendAll(into.timestamps, batch.timestamps);
+  }
+  return [...merged].map(([table, batch]) => ({ table, batch }));
+}
+
+function appendAll<T>(into: T[], values: readonly T[]): void {
+  for (const value of values) into.push(value);
+}

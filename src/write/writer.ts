@@ -8,7 +8,7 @@ import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch } from '../wal/c
 import { encodeFrame, type Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
-import { applyChangeBatch, applyStage, stagedBatches, walBatches, type EncodedBatch } from './apply.js';
+import { applyChangeBatch, applyStage, mergeByTable, stagedBatches, walBatches, type EncodedBatch } from './apply.js';
 import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
 import { FastPathFallback, STAGE, stageFastInserts, stageFastUpserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
@@ -682,26 +682,6 @@ export class Writer {
   }
 }
 
-/**
- * The batches of many commit groups as one batch per table (in LSN order), so
- * that an apply costs one append per table rather than one per group.
- */
-function mergeByTable(batches: { table: WriteTable; batch: ChangeBatch }[]): { table: WriteTable; batch: ChangeBatch }[] {
-  const merged = new Map<WriteTable, ChangeBatch>();
-  for (const { table, batch } of batches) {
-    const into = merged.get(table);
-    if (!into) {
-      merged.set(table, { ...batch, values: batch.values.map((column) => [...column]), lsns: [...batch.lsns], changeTypes: [...batch.changeTypes], timestamps: [...batch.timestamps] });
-      continue;
-    }
-    assert(into.columns.length === batch.columns.length && batch.lsns[0]! > into.lsns[into.lsns.length - 1]!, 'merging WAL batches of different shapes or out of order');
-    batch.values.forEach((column, c) => into.values[c]!.push(...column));
-    into.lsns.push(...batch.lsns);
-    into.changeTypes.push(...batch.changeTypes);
-    into.timestamps.push(...batch.timestamps);
-  }
-  return [...merged].map(([table, batch]) => ({ table, batch }));
-}
 
 /** One commit unit's WAL output: batches buffered, written as frames, the last one final. */
 class Unit {
