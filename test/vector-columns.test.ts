@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { decodeChangeBatch, encodeColumns } from '../src/wal/change-batch.js';
 import { VectorColumn, type VectorKind } from '../src/wal/vector-columns.js';
+import { walBatches } from '../src/write/apply.js';
+import type { WriteTable } from '../src/write/tables.js';
 
 /** The query's rows gathered by VectorColumn, `batchRows` at most per batch, encoded and decoded again. */
 async function gathered(conn: DuckDBConnection, sql: string, kinds: VectorKind[], capacity: number): Promise<unknown[][]> {
@@ -70,6 +72,30 @@ describe('DuckDB vectors into Arrow buffers', () => {
         assert.deepEqual(row, want, `row ${r + 1}, capacity ${capacity}`);
       });
     }
+  });
+
+  test('inserts with consecutive LSNs get their change columns made, across 2^32 and batch boundaries', async () => {
+    const table = { name: 't', columns: [{ name: 'v', wal: 'int64' }] } as unknown as WriteTable;
+    const first = 2n ** 32n - 70_000n; // the second batch of 65,536 rows crosses 2^32
+    const records: [unknown, bigint, string, bigint][] = [];
+    const bounds: [bigint, bigint][] = [];
+    for await (const encoded of walBatches(conn, table, 'SELECT g::BIGINT FROM range(0, 140000) r(g)', { firstLsn: first, timestampMicros: 1700000000000017n })) {
+      const batch = decodeChangeBatch(encoded.bytes);
+      bounds.push([encoded.firstLsn, encoded.lastLsn]);
+      batch.lsns.forEach((lsn, r) => records.push([batch.values[0]![r], lsn, batch.changeTypes[r]!, batch.timestamps[r]!]));
+    }
+    assert.deepEqual(bounds, [
+      [first, first + 65_535n],
+      [first + 65_536n, first + 131_071n],
+      [first + 131_072n, first + 139_999n],
+    ]);
+    assert.equal(records.length, 140_000);
+    records.forEach(([value, lsn, type, at], r) => {
+      assert.equal(value, BigInt(r));
+      assert.equal(lsn, first + BigInt(r));
+      assert.equal(type, 'INSERT');
+      assert.equal(at, 1700000000000017n);
+    });
   });
 
   test('a column of only NULLs, and a batch of no rows', async () => {

@@ -181,12 +181,14 @@ export class VectorColumn {
       const valid = !this.validity || (this.validity[row >> 3]! >> (row & 7)) & 1;
       if (valid) {
         const length = view.getUint32(at, true);
-        const bytes =
-          length <= INLINE_STRING_BYTES
-            ? strings.subarray(at + 4, at + 4 + length)
-            : duckdb.get_data_from_pointer(strings.buffer as ArrayBuffer, strings.byteOffset + at + 8, length);
         if (this.bytes + length > this.data.length) this.growBytes(this.bytes + length);
-        this.data.set(bytes, this.bytes);
+        if (length <= INLINE_STRING_BYTES) {
+          // Byte by byte: a view per short string would be most of the work (and of the garbage).
+          const data = this.data;
+          for (let k = 0, from = at + 4, to = this.bytes; k < length; k++) data[to + k] = strings[from + k]!;
+        } else {
+          this.data.set(duckdb.get_data_from_pointer(strings.buffer as ArrayBuffer, strings.byteOffset + at + 8, length), this.bytes);
+        }
         this.bytes += length;
       }
       offsets[row + 1] = this.bytes;

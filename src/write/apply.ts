@@ -121,15 +121,33 @@ export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql
 
 const INSERT_BYTES = new TextEncoder().encode('INSERT');
 
+/** `into` = first, first + 1, …, computed in 32-bit halves: a BigInt per value would be most of the cost. */
+function consecutive(into: BigUint64Array, first: bigint): void {
+  const halves = new Uint32Array(into.buffer, into.byteOffset, into.length * 2);
+  let low = Number(first & 0xffffffffn);
+  let high = Number(first >> 32n);
+  assert(high + Math.ceil(into.length / 2 ** 32) < 2 ** 32, 'LSNs past 2^64');
+  for (let i = 0; i < into.length; i++) {
+    // Little-endian, as Arrow's buffers are and as the WAL's encoder assumes.
+    halves[2 * i] = low;
+    halves[2 * i + 1] = high;
+    if (++low === 2 ** 32) {
+      low = 0;
+      high++;
+    }
+  }
+}
+
 /** `__lsn`, `__change_type` and `__timestamp` of `rows` inserts with consecutive LSNs from `firstLsn`. */
 function insertChangeColumns(firstLsn: bigint, rows: number, timestampMicros: bigint): Data[] {
   const lsns = new BigUint64Array(rows);
-  for (let i = 0; i < rows; i++) lsns[i] = firstLsn + BigInt(i);
+  consecutive(lsns, firstLsn);
   const offsets = new Int32Array(rows + 1);
+  for (let i = 0; i <= rows; i++) offsets[i] = i * INSERT_BYTES.length;
   const types = new Uint8Array(rows * INSERT_BYTES.length);
-  for (let i = 0; i < rows; i++) {
-    types.set(INSERT_BYTES, i * INSERT_BYTES.length);
-    offsets[i + 1] = (i + 1) * INSERT_BYTES.length;
+  if (rows > 0) {
+    types.set(INSERT_BYTES);
+    for (let filled = INSERT_BYTES.length; filled < types.length; filled *= 2) types.copyWithin(filled, 0, Math.min(filled, types.length - filled));
   }
   return [
     makeData({ type: new Uint64(), length: rows, nullCount: 0, data: lsns }),
