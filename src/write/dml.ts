@@ -20,6 +20,8 @@ export interface EvaluationContext {
   readonly timestampMicros: bigint;
   /** The SQL literal for parameter `$n` (extended protocol); parameters are spliced in, typed. */
   readonly parameterText?: (n: number) => string | undefined;
+  /** Another connection, idle while the statement is evaluated: a COPY stages its rows there (evaluateCopy). */
+  readonly scratch?: DuckDBConnection;
 }
 
 /**
@@ -46,6 +48,8 @@ export type Evaluated = {
    * connection writes the WAL from it while the writer's applies the stage.
    */
   walSource?: string;
+  /** Frees what the statement staged outside the writer's transaction, once it is applied (or failed). */
+  release?: () => Promise<void>;
 };
 
 export const STAGE = '__arka_stage';
@@ -335,12 +339,12 @@ function suppliedColumnCount(select: AstNode | undefined): number | undefined {
   return star ? undefined : targets.length;
 }
 
-/** 23505 for the first key of NEW_ROWS that repeats there or is already in the table. */
-async function checkNewKeys(conn: DuckDBConnection, table: WriteTable): Promise<void> {
+/** 23505 for the first key of `rows` that repeats there or is already in the table. */
+async function checkNewKeys(conn: DuckDBConnection, table: WriteTable, rows = NEW_ROWS): Promise<void> {
   const keys = columnList(keyColumns(table));
   const duplicate = await conn.runAndReadAll(
-    `SELECT ${keys} FROM ${NEW_ROWS} GROUP BY ${keys} HAVING count(*) > 1
-     UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${NEW_ROWS} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
+    `SELECT ${keys} FROM ${rows} GROUP BY ${keys} HAVING count(*) > 1
+     UNION ALL (SELECT ${columnList(keyColumns(table), 'n.')} FROM ${rows} AS n JOIN ${table.qualified} AS t ON ${keyJoin(table, 't', 'n')})
      LIMIT 1`,
   );
   const key = duplicate.getRowsJS()[0];
@@ -510,35 +514,49 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
       throw new SqlError(SqlState.UndefinedColumn, `column "${column}" of relation "${table.name}" does not exist`);
     }
   }
-  const scratch = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${NEW_ROWS} (${scratch.join(', ')})`);
-  const castsOf = (checked: boolean) => targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type, checked));
-  const casts = castsOf(true);
-  await conn.run(`INSERT INTO ${NEW_ROWS} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
-  await checkNotNull(conn, table, NEW_ROWS);
-  if (table.kind === 'primary_key') await checkNewKeys(conn, table);
-  // No copy of the rows and no sort: NEW_ROWS was filled by one INSERT, so its rowids are contiguous, in file order.
-  const [count, firstRow, lastRow] = (await conn.runAndReadAll(`SELECT count(*), min(rowid), max(rowid) FROM ${NEW_ROWS}`)).getRowsJS()[0]! as bigint[];
-  const records = Number(count);
-  assert(records === 0 || BigInt(lastRow!) - BigInt(firstRow!) + 1n === BigInt(records), 'COPY rows are not contiguous');
-  const base = records > 0 ? context.reserveLsns(records) : 0n;
-  await conn.run(
-    `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
-       ${recordTimestamp(context)} AS __timestamp FROM ${NEW_ROWS}`,
-  );
-  const inserts = { firstLsn: base, timestampMicros: context.timestampMicros };
-  // Read twice (DuckDB's CSV reader is deterministic, and single-threaded, so the second read runs beside the writer's work), unless a default is evaluated per row.
+  // The rows are staged in an in-memory database of the COPY's own, committed there by the scratch
+  // connection: the writer's transaction has never read that database, so it sees them, and the
+  // scratch connection can read them again for the WAL while the writer's inserts them. Defaults
+  // of columns the COPY leaves out are evaluated in the writer's transaction (a sequence's nextval
+  // belongs there), so such a COPY is staged there, in a temp table.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
-  const rereadable = records > 0 && table.columns.length > 0 && omitted.every((c) => c.default === null);
-  // The second read converts as the first did, without its checks: the first found every value valid.
-  const walSource = rereadable
-    ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM (SELECT ${[
-        ...castsOf(false).map((cast, i) => `${cast} AS ${quoteIdent(targets[i]!)}`),
-        ...omitted.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`),
-      ].join(', ')} FROM ${readCsvSql(source, targets.length)}) AS s`
-    : undefined;
-  return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE, inserts, walSource };
+  const scratch = omitted.every((c) => c.default === null) ? context.scratch : undefined;
+  const database = `arka_copy_${++copyStages}`;
+  const rows = scratch ? `${database}.main.copy_rows` : NEW_ROWS;
+  const stager = scratch ?? conn;
+  if (scratch) await scratch.run(`ATTACH ':memory:' AS ${database}`);
+  const release = async () => {
+    if (scratch) await scratch.run(`DETACH ${database}`);
+  };
+  try {
+    // On the scratch connection no column needs its default (and one naming a sequence would tie the stage to Arka's database).
+    const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null && !scratch ? ` DEFAULT ${c.default}` : ''}`);
+    await stager.run(`CREATE ${scratch ? '' : 'OR REPLACE TEMP '}TABLE ${rows} (${columns.join(', ')})`);
+    const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
+    await stager.run(`INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
+    await checkNotNull(conn, table, rows);
+    if (table.kind === 'primary_key') await checkNewKeys(conn, table, rows);
+    // No copy of the rows and no sort: they were inserted by one INSERT, so their rowids are contiguous, in file order.
+    const [count, firstRow, lastRow] = (await conn.runAndReadAll(`SELECT count(*), min(rowid), max(rowid) FROM ${rows}`)).getRowsJS()[0]! as bigint[];
+    const records = Number(count);
+    assert(records === 0 || BigInt(lastRow!) - BigInt(firstRow!) + 1n === BigInt(records), 'COPY rows are not contiguous');
+    const base = records > 0 ? context.reserveLsns(records) : 0n;
+    await conn.run(
+      `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
+         ${recordTimestamp(context)} AS __timestamp FROM ${rows}`,
+    );
+    const inserts = { firstLsn: base, timestampMicros: context.timestampMicros };
+    const walSource =
+      records > 0 && table.columns.length > 0 && scratch ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM ${rows} AS s` : undefined;
+    return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE, inserts, walSource, release };
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
 }
+
+/** Names each COPY's staging database apart. */
+let copyStages = 0;
 
 /**
  * A plain `INSERT … VALUES` of constants and parameters, which the writer

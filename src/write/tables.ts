@@ -112,11 +112,9 @@ export function walRestoreExpression(column: WriteColumn, ref: string): string {
  * which DuckDB reads more leniently (it rounds '1.5' to an integer, and
  * takes '1e999' as infinity).
  */
-export function castFromText(expression: string, type: string, checked = true): string {
+export function castFromText(expression: string, type: string): string {
   if (type === 'BLOB') return `arka_bytea(${expression})`;
   const integer = INTEGER_TYPE_NAMES[type];
-  // Unchecked (text already read once and found valid): the same conversion without the checks.
-  if (!checked && (integer || type === 'FLOAT' || type === 'DOUBLE')) return `CAST(${expression} AS ${type})`;
   if (integer) return `CAST(arka_integer_text(${expression}, '${integer}') AS ${type})`;
   if (type === 'FLOAT' || type === 'DOUBLE') {
     return `arka_float_text(${expression}, CAST(${expression} AS ${type}), '${type === 'FLOAT' ? 'real' : 'double precision'}')`;

@@ -115,7 +115,7 @@ export class Writer {
 
   private constructor(
     private readonly conn: DuckDBConnection,
-    /** Reads a statement's rows for the WAL beside the writer's connection (walSource). */
+    /** Stages a COPY's rows, and reads a statement's rows for the WAL beside the writer's connection (walSource). */
     private readonly walReader: DuckDBConnection,
     private readonly wal: WriteAheadLog,
     private readonly options: WriterOptions,
@@ -543,28 +543,37 @@ export class Writer {
           table: (schema, name) => writer.table(schema, name),
           reserveLsns: (count) => writer.reserveLsns(count),
           timestampMicros: BigInt(Date.now()) * 1000n,
+          scratch: writer.walReader,
         };
       },
       apply: async (evaluated) => {
-        if (evaluated.records === 0) return;
-        const { table, records } = evaluated;
-        const stage = evaluated.insertView ?? STAGE;
-        if (!evaluated.walSource) {
-          await applyStage(writer.conn, table, stage, evaluated.insertView !== undefined);
-          await writer.writeToWal(unit, table, stagedBatches(writer.conn, table, stage, evaluated.inserts), records);
-          return;
+        try {
+          await writer.applyEvaluated(unit, evaluated);
+        } finally {
+          await evaluated.release?.();
         }
-        // The WAL is written from a second read of the rows, on another connection, while the writer's applies the stage.
-        const [wal, applied] = await Promise.allSettled([
-          writer.writeToWal(unit, table, walBatches(writer.walReader, table, evaluated.walSource, evaluated.inserts), records),
-          applyStage(writer.conn, table, stage, true),
-        ]);
-        if (applied.status === 'rejected') throw applied.reason;
-        if (wal.status === 'rejected') throw wal.reason;
       },
       invalidateTables: () => writer.tables.clear(),
       useTimeZone: (zone) => writer.useTimeZone(zone),
     };
+  }
+
+  private async applyEvaluated(unit: Unit, evaluated: Evaluated): Promise<void> {
+    if (evaluated.records === 0) return;
+    const { table, records } = evaluated;
+    const stage = evaluated.insertView ?? STAGE;
+    if (!evaluated.walSource) {
+      await applyStage(this.conn, table, stage, evaluated.insertView !== undefined);
+      await this.writeToWal(unit, table, stagedBatches(this.conn, table, stage, evaluated.inserts), records);
+      return;
+    }
+    // The WAL is written from a second read of the rows, on another connection, while the writer's applies the stage.
+    const [wal, applied] = await Promise.allSettled([
+      this.writeToWal(unit, table, walBatches(this.walReader, table, evaluated.walSource, evaluated.inserts), records),
+      applyStage(this.conn, table, stage, true),
+    ]);
+    if (applied.status === 'rejected') throw applied.reason;
+    if (wal.status === 'rejected') throw wal.reason;
   }
 
   /** Writes a statement's change batches to the unit (a large statement reports its progress); they must be its `records`. */
