@@ -14,7 +14,7 @@ import {
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
 import type { Engine } from '../engine/duckdb.js';
-import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type FastInsert, type ParameterInput } from '../write/dml.js';
+import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
 import { sendCopyOut } from '../copy/copy-out.js';
@@ -89,11 +89,6 @@ type Statement = { name: string; sql: string; plan: Plan; paramOids: number[]; q
 type Portal = { name: string; statement: Statement; cursor?: ResultCursor; outcome?: Outcome; formats: FormatCode[]; bind: Bind };
 
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
-
-/** A fast insert, converting text in the session's TimeZone. */
-function withTimeZone(fast: FastInsert | undefined, timeZone: string): FastInsert | undefined {
-  return fast && { ...fast, timeZone };
-}
 
 /** A Bind parameter's value; a bad one is the client's error, with PostgreSQL's SQLSTATE. */
 function decodeBindParameter(oid: number, format: FormatCode, data: Buffer): ReturnType<typeof decodeParameter> {
@@ -244,7 +239,7 @@ export class Session implements StatementContext {
     const evaluated =
       this.txStatus !== 'I'
         ? await run(await this.transactionLease())
-        : await this.services.writer.submit(run, withTimeZone(fastInsert(statement, parameterText, parameterInput), timeZone));
+        : await this.services.writer.submit(run, fastInsert(statement, timeZone, parameterText, parameterInput));
     const returned = evaluated.returning;
     if (!returned) return { kind: 'command', tag: evaluated.tag };
     return {
@@ -357,7 +352,6 @@ export class Session implements StatementContext {
       return input.type ? castFromText(quoteLiteral(input.text), input.type) : unknownLiteral(input.text);
     };
   }
-
 
   /** Serves the connection until it closes. */
   async run(): Promise<void> {

@@ -521,12 +521,12 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   // belongs there), so such a COPY is staged there, in a temp table.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
   const scratch = omitted.every((c) => c.default === null) ? context.scratch : undefined;
-  const database = `arka_copy_${++copyStages}`;
-  const rows = scratch ? `${database}.main.copy_rows` : NEW_ROWS;
+  const database = scratch ? `arka_copy_${++copyStages}` : undefined;
+  const rows = database ? `${database}.main.copy_rows` : NEW_ROWS;
   const stager = scratch ?? conn;
-  if (scratch) await scratch.run(`ATTACH ':memory:' AS ${database}`);
+  if (database) await stager.run(`ATTACH ':memory:' AS ${database}`);
   const release = async () => {
-    if (scratch) await scratch.run(`DETACH ${database}`);
+    if (database) await stager.run(`DETACH ${database}`);
   };
   try {
     // On the scratch connection no column needs its default (and one naming a sequence would tie the stage to Arka's database).
@@ -625,9 +625,10 @@ function cellOf(
   return undefined;
 }
 
-/** The statement as a FastInsert, or undefined when it needs the general path. */
+/** The statement as a FastInsert (its text converted in the session's `timeZone`), or undefined when it needs the general path. */
 export function fastInsert(
   statement: ParsedStatement,
+  timeZone: string,
   parameterText?: (n: number) => string | undefined,
   parameterInput?: ParameterInput,
 ): FastInsert | undefined {
@@ -653,7 +654,7 @@ export function fastInsert(
     }
     rows.push(cells);
   }
-  return { schema: 'public', name: relation.relname as string, columns: ast.cols?.map((c: AstNode) => c.ResTarget.name as string), rows, upsert };
+  return { schema: 'public', name: relation.relname as string, columns: ast.cols?.map((c: AstNode) => c.ResTarget.name as string), rows, upsert, timeZone };
 }
 
 /** `ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c, …` (no WHERE), as its keys and SET columns; else undefined. */

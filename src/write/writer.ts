@@ -691,7 +691,6 @@ export class Writer {
   }
 }
 
-
 /** One commit unit's WAL output: batches buffered, written as frames, the last one final. */
 class Unit {
   private batches: Uint8Array[] = [];
