@@ -61,15 +61,17 @@ describe('COPY in the WAL', () => {
       assert.deepEqual(defaulted, { kind: 'acked', tag: 'COPY 300' });
 
       await client.query('CREATE TABLE cs (id bigserial PRIMARY KEY, note text)');
-      assert.deepEqual(await copyIn(wire, 'COPY cs FROM STDIN', [Buffer.from('100\tgiven key\n101\tgiven key\n')]), { kind: 'acked', tag: 'COPY 2' });
-      assert.deepEqual(await copyIn(wire, 'COPY cs (note) FROM STDIN', [Buffer.from('from the sequence\nfrom the sequence\n')]), { kind: 'acked', tag: 'COPY 2' });
+      // Lines longer than the parallel reader takes (2 MB), on both ways of staging.
+      const long = 'y'.repeat(3_000_000);
+      assert.deepEqual(await copyIn(wire, 'COPY cs FROM STDIN', [Buffer.from(`100\tgiven key\n101\t${long}\n`)]), { kind: 'acked', tag: 'COPY 2' });
+      assert.deepEqual(await copyIn(wire, 'COPY cs (note) FROM STDIN', [Buffer.from(`from the sequence\n${long}\n`)]), { kind: 'acked', tag: 'COPY 2' });
       const refused = await copyIn(wire, 'COPY cs FROM STDIN', [Buffer.from('200\tfine\nnot a number\tbad\n')]);
       assert.equal(refused.kind, 'error');
-      assert.deepEqual((await client.query('SELECT id, note FROM cs ORDER BY id')).rows, [
-        { id: '1', note: 'from the sequence' },
-        { id: '2', note: 'from the sequence' },
-        { id: '100', note: 'given key' },
-        { id: '101', note: 'given key' },
+      assert.deepEqual((await client.query('SELECT id, left(note, 17) AS note, length(note) AS length FROM cs ORDER BY id')).rows, [
+        { id: '1', note: 'from the sequence', length: '17' },
+        { id: '2', note: 'y'.repeat(17), length: '3000000' },
+        { id: '100', note: 'given key', length: '9' },
+        { id: '101', note: 'y'.repeat(17), length: '3000000' },
       ]);
       const staging = await client.query("SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'arka_copy%'");
       assert.deepEqual(staging.rows, [], 'a staging database outlived its COPY');

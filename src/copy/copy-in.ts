@@ -192,7 +192,7 @@ export async function copyError(conn: DuckDBConnection, error: unknown, source: 
     const fails = target.columns.map((column, i) => `(c${i + 1} IS NOT NULL AND TRY_CAST(c${i + 1} AS ${types.get(column.name)}) IS NULL)`);
     const values = target.columns.map((_, i) => `c${i + 1}`);
     const reader = await conn.runAndReadAll(
-      `SELECT n, ${fails.join(', ')}, ${values.join(', ')} FROM (SELECT row_number() OVER () AS n, * FROM ${readCsvSql(source, target.columns.length)})
+      `SELECT n, ${fails.join(', ')}, ${values.join(', ')} FROM (SELECT row_number() OVER () AS n, * FROM ${readCsvSql(source, target.columns.length, 'long-lines')})
        WHERE ${fails.join(' OR ')} ORDER BY n LIMIT 1`,
     );
     const row = reader.getRowsJS()[0];

@@ -490,18 +490,26 @@ export type CopySource = {
 export const MAX_COPY_LINE_BYTES = 256 * 1024 * 1024;
 
 /**
- * The read_csv call for a COPY source: every field as text, cast on insert
- * like INSERT's values. The buffer is the longest line (DuckDB's default is
- * 16 lines: 4 GiB).
+ * How read_csv reads a COPY source. 'parallel': several threads, each on a
+ * buffer of its own, with lines up to DuckDB's default of 2 MB (a buffer
+ * must hold the longest line, so long lines and parallel reading exclude
+ * each other). 'long-lines': lines up to MAX_COPY_LINE_BYTES, one buffer
+ * that large, one thread, in file order.
  */
-export function readCsvSql(source: CopySource, columnCount: number): string {
+export type CsvReading = 'parallel' | 'long-lines';
+
+/** The read_csv call for a COPY source: every field as text, cast on insert like INSERT's values. */
+export function readCsvSql(source: CopySource, columnCount: number, reading: CsvReading): string {
   const columns = Array.from({ length: columnCount }, (_, i) => `'c${i + 1}': 'VARCHAR'`).join(', ');
   const q = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  const buffers = reading === 'parallel' ? 'parallel = true' : `parallel = false, max_line_size = ${MAX_COPY_LINE_BYTES}, buffer_size = ${MAX_COPY_LINE_BYTES}`;
   return `read_csv(${q(source.path)}, columns = {${columns}}, header = ${source.header}, delim = ${q(source.delimiter)},
     quote = ${q(source.quote)}, escape = ${q(source.escape)}, nullstr = ${q(source.nullString)}, allow_quoted_nulls = false,
-    auto_detect = false, strict_mode = true, null_padding = false, parallel = false, max_line_size = ${MAX_COPY_LINE_BYTES},
-    buffer_size = ${MAX_COPY_LINE_BYTES})`;
+    auto_detect = false, strict_mode = true, null_padding = false, ${buffers})`;
 }
+
+/** DuckDB's refusal of a line longer than the reader's buffer allows. */
+const isLongLineError = (error: unknown): boolean => error instanceof Error && /Maximum line size of \d+ bytes exceeded/.test(error.message);
 
 /** COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no ON CONFLICT). */
 export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource): Promise<Evaluated> {
@@ -533,7 +541,18 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
     const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null && !scratch ? ` DEFAULT ${c.default}` : ''}`);
     await stager.run(`CREATE ${scratch ? '' : 'OR REPLACE TEMP '}TABLE ${rows} (${columns.join(', ')})`);
     const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
-    await stager.run(`INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length)}`);
+    const load = (reading: CsvReading) =>
+      stager.run(`INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length, reading)}`);
+    if (scratch) {
+      // The load commits on its own, so a load refused for a long line is simply read again the slow way.
+      await load('parallel').catch(async (error: unknown) => {
+        if (!isLongLineError(error)) throw error;
+        await load('long-lines');
+      });
+    } else {
+      // A failed statement would abort the writer's transaction: no second try there.
+      await load('long-lines');
+    }
     await checkNotNull(conn, table, rows);
     if (table.kind === 'primary_key') await checkNewKeys(conn, table, rows);
     // No copy of the rows and no sort: they were inserted by one INSERT, so their rowids are contiguous, in file order.
