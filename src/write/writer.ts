@@ -257,6 +257,7 @@ export class Writer {
         if (this.queue.length === 0) return;
         const jobs = this.queue.splice(0, this.options.maxGroup);
         for (const waiter of this.roomWaiters.splice(0)) waiter();
+        await this.loadTablesOf(jobs);
         // In order: runs of direct inserts go to the WAL alone, the rest through DuckDB.
         const direct = jobs.map((job) => this.directInsert(job));
         for (let i = 0; i < jobs.length; ) {
@@ -347,7 +348,21 @@ export class Writer {
     }
   }
 
-  /** The job as a direct insert, when it is one and its table's definition is at hand (the first insert into a table loads it). */
+  /**
+   * Loads the definitions of the tables the group's fast inserts go to, so
+   * that the first insert into a table is direct too. The second connection
+   * reads them: the writer's may be applying. A table that cannot be loaded
+   * is left to the general path, which reports why.
+   */
+  private async loadTablesOf(jobs: Job[]): Promise<void> {
+    for (const { fast } of jobs) {
+      if (!fast || this.tables.has(`${fast.schema}.${fast.name}`)) continue;
+      const table = await loadWriteTable(this.walReader, fast.schema, fast.name).catch(() => undefined);
+      if (table) this.tables.set(`${fast.schema}.${fast.name}`, table);
+    }
+  }
+
+  /** The job as a direct insert, when it is one and its table's definition is at hand (loadTablesOf). */
   private directInsert(job: Job): DirectInsert | undefined {
     if (!job.fast) return undefined;
     const table = this.tables.get(`${job.fast.schema}.${job.fast.name}`);
