@@ -25,7 +25,7 @@ export type ChangeBatch = {
 export const CHANGE_TYPES = ['INSERT', 'UPDATE_BEFORE', 'UPDATE_AFTER', 'DELETE'] as const;
 export type ChangeType = (typeof CHANGE_TYPES)[number];
 
-function arrowType(kind: WalColumnKind): DataType {
+export function arrowType(kind: WalColumnKind): DataType {
   switch (kind) {
     case 'bool':
       return new Bool();

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBTypeId, type DuckDBDataChunk } from '@duckdb/node-api';
-import { Bool, Float32, Float64, Int16, Int32, Int64, Int8, TimestampMicrosecond, Uint64, Utf8, makeData, type Data } from 'apache-arrow';
-import type { WalColumnKind } from './change-batch.js';
+import { Bool, Uint64, Utf8, makeData, type Data } from 'apache-arrow';
+import { arrowType, type WalColumnKind } from './change-batch.js';
 
 /**
  * DuckDB result vectors copied into Arrow column buffers as they are, with no
@@ -33,7 +33,21 @@ const DUCKDB_TYPES: Record<VectorKind, DuckDBTypeId> = {
   uint64: DuckDBTypeId.UBIGINT,
 };
 
-const WIDTHS: Partial<Record<VectorKind, number>> = { int8: 1, int16: 2, int32: 4, int64: 8, float32: 4, float64: 8, timestamp: 8, uint64: 8 };
+type FixedWidthKind = Exclude<VectorKind, 'bool' | 'text'>;
+
+/** The typed array of each fixed-width kind's values, laid out as DuckDB and Arrow both store them. */
+const ARRAYS: Record<FixedWidthKind, Int8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor | BigInt64ArrayConstructor | BigUint64ArrayConstructor> = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  timestamp: BigInt64Array,
+  uint64: BigUint64Array,
+};
+
+const widthOf = (kind: FixedWidthKind): number => ARRAYS[kind].BYTES_PER_ELEMENT;
 
 /** The DuckDB type a column of this kind must have in the result read. */
 export function duckdbTypeOf(kind: VectorKind): DuckDBTypeId {
@@ -58,12 +72,11 @@ export class VectorColumn {
     readonly kind: VectorKind,
     private capacity: number,
   ) {
-    const width = WIDTHS[kind];
     if (kind === 'text') {
       this.offsets = new Int32Array(capacity + 1);
       this.data = new Uint8Array(capacity * 8);
     } else {
-      this.data = new Uint8Array(kind === 'bool' ? (capacity + 7) >> 3 : capacity * width!);
+      this.data = new Uint8Array(kind === 'bool' ? (capacity + 7) >> 3 : capacity * widthOf(kind));
     }
   }
 
@@ -90,7 +103,7 @@ export class VectorColumn {
         this.appendBools(duckdb.vector_get_data(vector, rows), rows);
         break;
       default: {
-        const width = WIDTHS[this.kind]!;
+        const width = widthOf(this.kind);
         this.data.set(duckdb.vector_get_data(vector, rows * width), this.length * width);
       }
     }
@@ -102,29 +115,14 @@ export class VectorColumn {
     const length = this.length;
     const nullBitmap = this.validity?.subarray(0, (length + 7) >> 3);
     const common = { length, nullCount: this.nullCount, nullBitmap };
-    const view = <T>(Type: { new (buffer: ArrayBuffer, offset: number, length: number): T }) => new Type(this.data.buffer as ArrayBuffer, this.data.byteOffset, length);
-    switch (this.kind) {
-      case 'bool':
-        return makeData({ type: new Bool(), ...common, data: this.data.subarray(0, (length + 7) >> 3) });
-      case 'int8':
-        return makeData({ type: new Int8(), ...common, data: view(Int8Array) });
-      case 'int16':
-        return makeData({ type: new Int16(), ...common, data: view(Int16Array) });
-      case 'int32':
-        return makeData({ type: new Int32(), ...common, data: view(Int32Array) });
-      case 'int64':
-        return makeData({ type: new Int64(), ...common, data: view(BigInt64Array) });
-      case 'float32':
-        return makeData({ type: new Float32(), ...common, data: view(Float32Array) });
-      case 'float64':
-        return makeData({ type: new Float64(), ...common, data: view(Float64Array) });
-      case 'timestamp':
-        return makeData({ type: new TimestampMicrosecond('UTC'), ...common, data: view(BigInt64Array) });
-      case 'uint64':
-        return makeData({ type: new Uint64(), ...common, data: view(BigUint64Array) });
-      case 'text':
-        return makeData({ type: new Utf8(), ...common, valueOffsets: this.offsets!.subarray(0, length + 1), data: this.data.subarray(0, this.bytes) });
+    if (this.kind === 'bool') return makeData({ type: new Bool(), ...common, data: this.data.subarray(0, (length + 7) >> 3) });
+    if (this.kind === 'text') {
+      return makeData({ type: new Utf8(), ...common, valueOffsets: this.offsets!.subarray(0, length + 1), data: this.data.subarray(0, this.bytes) });
     }
+    const type = this.kind === 'uint64' ? new Uint64() : arrowType(this.kind);
+    const data = new ARRAYS[this.kind](this.data.buffer as ArrayBuffer, this.data.byteOffset, length);
+    // makeData's overloads take one type each, and none takes a union of them.
+    return makeData({ type, ...common, data } as Parameters<typeof makeData>[0]);
   }
 
   /** The first and last values of a uint64 column (the LSNs). */
@@ -202,7 +200,7 @@ export class VectorColumn {
       offsets.set(this.offsets!.subarray(0, this.length + 1));
       this.offsets = offsets;
     } else {
-      const data = new Uint8Array(this.kind === 'bool' ? (capacity + 7) >> 3 : capacity * WIDTHS[this.kind]!);
+      const data = new Uint8Array(this.kind === 'bool' ? (capacity + 7) >> 3 : capacity * widthOf(this.kind));
       data.set(this.data);
       this.data = data;
     }

@@ -75,27 +75,26 @@ export function stagedBatches(conn: DuckDBConnection, table: WriteTable, stage: 
 export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql: string, inserts?: ConsecutiveInserts): AsyncGenerator<EncodedBatch> {
   const result = await conn.stream(sql);
   const kinds: VectorKind[] = [...table.columns.map((c) => c.wal), ...(inserts ? [] : (['uint64', 'text', 'timestamp'] as const))];
+  assert(kinds.length > 0, 'a WAL read of inserts into a table with no columns');
   const types = result.columnTypes();
   assert.equal(types.length, kinds.length, 'the WAL read has the wrong number of columns');
   kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the WAL read's column ${i} is ${types[i]}, not WAL ${kind}`));
   const columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
   let nextLsn = inserts?.firstLsn;
   const gather = () => kinds.map((kind) => new VectorColumn(kind, WAL_BATCH_ROWS));
+  const rowsOf = (gathered: VectorColumn[]) => gathered[0]!.rows;
   const encode = (gathered: VectorColumn[]): EncodedBatch => {
     const data = gathered.map((column) => column.finish());
+    const rows = rowsOf(gathered);
     if (!inserts) {
-      const lsns = gathered[table.columns.length]!;
-      const [firstLsn, lastLsn] = lsns.bounds();
-      return { bytes: encodeColumns(table.name, columns, data), firstLsn, lastLsn, rows: lsns.rows };
+      const [firstLsn, lastLsn] = gathered[table.columns.length]!.bounds();
+      return { bytes: encodeColumns(table.name, columns, data), firstLsn, lastLsn, rows };
     }
-    const rows = table.columns.length > 0 ? gathered[0]!.rows : 0;
     const firstLsn = nextLsn!;
     nextLsn = firstLsn + BigInt(rows);
     const bytes = encodeColumns(table.name, columns, [...data, ...insertChangeColumns(firstLsn, rows, inserts.timestampMicros)]);
     return { bytes, firstLsn, lastLsn: nextLsn - 1n, rows };
   };
-  const rowsOf = (gathered: VectorColumn[]) => gathered[0]?.rows ?? 0;
-  assert(kinds.length > 0, 'a WAL read of inserts into a table with no columns');
   let gathered = gather();
   // DuckDB computes the next chunk while this one is copied.
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();

@@ -724,12 +724,6 @@ function valuesRows(table: WriteTable, inserts: FastInsert[]): string[] {
   return rows;
 }
 
-/** Rows of STAGE (or `rows`) breaking NOT NULL, as an SQL count. */
-function nullProbe(table: WriteTable, rows: string): string {
-  const required = table.columns.filter((c) => c.notNull).map((c) => `${quoteIdent(c.name)} IS NULL`);
-  return `(SELECT count(*) FROM ${rows}${required.length ? ` WHERE ${required.join(' OR ')}` : ' WHERE false'})`;
-}
-
 /**
  * Stages a group's fast inserts into one table as STAGE, with LSNs in job
  * order, in one statement; returns the record count. Throws
@@ -750,7 +744,8 @@ export async function stageFastInserts(
     `CREATE OR REPLACE TEMP TABLE ${STAGE} AS SELECT ${select}, CAST(${base} + __row AS UBIGINT) AS __lsn, 'INSERT' AS __change_type, ${ts} AS __timestamp
      FROM (VALUES ${rows.join(', ')}) AS v(${aliases.join(', ')}, __row) ORDER BY __row`,
   );
-  const probes = [nullProbe(table, STAGE)];
+  const required = table.columns.filter((c) => c.notNull).map((c) => `${quoteIdent(c.name)} IS NULL`);
+  const probes = [`(SELECT count(*) FROM ${STAGE}${required.length ? ` WHERE ${required.join(' OR ')}` : ' WHERE false'})`];
   if (table.kind === 'primary_key') {
     const keys = columnList(keyColumns(table));
     probes.push(`(SELECT count(*) FROM (SELECT 1 FROM ${STAGE} GROUP BY ${keys} HAVING count(*) > 1))`);

@@ -356,9 +356,7 @@ export class Writer {
    */
   private async loadTablesOf(jobs: Job[]): Promise<void> {
     for (const { fast } of jobs) {
-      if (!fast || this.tables.has(`${fast.schema}.${fast.name}`)) continue;
-      const table = await loadWriteTable(this.walReader, fast.schema, fast.name).catch(() => undefined);
-      if (table) this.tables.set(`${fast.schema}.${fast.name}`, table);
+      if (fast) await this.table(fast.schema, fast.name, this.walReader).catch(() => undefined);
     }
   }
 
@@ -623,11 +621,12 @@ export class Writer {
     return first;
   }
 
-  private async table(schema: string, name: string): Promise<WriteTable> {
+  /** A table's definition, read on `conn` the first time (and again after DDL). */
+  private async table(schema: string, name: string, conn = this.conn): Promise<WriteTable> {
     const key = `${schema}.${name}`;
     let table = this.tables.get(key);
     if (!table) {
-      table = await loadWriteTable(this.conn, schema, name);
+      table = await loadWriteTable(conn, schema, name);
       this.tables.set(key, table);
     }
     return table;
