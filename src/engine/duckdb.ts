@@ -10,6 +10,9 @@ export type EngineOptions = {
   threads?: number;
 };
 
+/** The schemas DuckDB looks an unqualified name up in, in order. */
+export const DUCKDB_SEARCH_PATH: readonly string[] = ['public', 'main'];
+
 /** Statements every DuckDB connection runs first, so SQL means what it means in PostgreSQL. */
 const CONNECTION_SETUP = [
   // PostgreSQL's `/` on integers truncates.
@@ -17,7 +20,7 @@ const CONNECTION_SETUP = [
   // PostgreSQL sorts NULL last ascending and first descending.
   "SET default_null_order = 'nulls_last_on_asc_first_on_desc'",
   "SET schema = 'public'",
-  "SET search_path = 'public,main'",
+  `SET search_path = '${DUCKDB_SEARCH_PATH.join(',')}'`,
 ];
 
 /** Objects Arka needs in every database, created once at open. */

@@ -26,7 +26,7 @@ const isIdentifier = (token: ScanToken | undefined): boolean =>
   !!token && (token.tokenName === 'IDENT' || token.keywordKind !== 0);
 
 /** Index of the last token of a dotted name starting at token `first` (`a`, `a.b`, `"a"."b"`). */
-function qualifiedNameEnd(tokens: ScanToken[], first: number): number {
+export function qualifiedNameEnd(tokens: ScanToken[], first: number): number {
   let last = first;
   while (tokens[last + 1]?.text === '.' && isIdentifier(tokens[last + 2])) last += 2;
   return last;
@@ -37,6 +37,14 @@ function qualifiedNameEnd(tokens: ScanToken[], first: number): number {
  * the session (pg_roles, pg_database, information_schema's) become table
  * macro calls keeping the name as alias: `arka_pg.pg_roles('arka', 'arka', 7) AS pg_roles`.
  */
+/** Whether a relation reference names pg_catalog or information_schema (relationEdit's concern, not a user table). */
+export function isCatalogRelation(range: AstNode): boolean {
+  const schema = range.schemaname as string | undefined;
+  const name = range.relname as string;
+  if (schema === 'pg_catalog' || schema === 'information_schema') return true;
+  return schema === undefined && (PG_CATALOG_RELATIONS.has(name) || PG_CATALOG_SESSION_RELATIONS.has(name));
+}
+
 export function relationEdit(range: AstNode, tokens: ScanToken[], context: CatalogContext): Edit | undefined {
   const schema = range.schemaname as string | undefined;
   const name = range.relname as string;

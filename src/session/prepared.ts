@@ -69,7 +69,7 @@ export async function preparePlan(
       rewriteForDuckDB(plan.statement, rewrite, (n) => {
         const type = paramTypes[n - 1];
         return type ? `CAST(NULL AS ${type.toString()})` : untyped;
-      });
+      }, plan.hot);
     const probe = await conn.prepare(probeWith('CAST(NULL AS VARCHAR)')).catch(() => conn.prepare(probeWith('NULL')));
     columns = describe(probe, plan);
     probe.destroySync();
@@ -113,7 +113,7 @@ export async function bindPlan(
       }
       if (!renumbered.has(i)) renumbered.set(i, renumbered.size + 1);
       return `$${renumbered.get(i)}`;
-    });
+    }, query.plan.hot);
     prepared = await conn.prepare(sql);
     for (const [i] of [...renumbered.entries()].sort((a, b) => a[1] - b[1])) bound.push(i);
   } else {

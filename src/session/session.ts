@@ -13,7 +13,8 @@ import {
   type StartupMessage,
   type StartupPhaseMessage,
 } from '../../protocol/messages.js';
-import type { Engine } from '../engine/duckdb.js';
+import { DUCKDB_SEARCH_PATH, type Engine } from '../engine/duckdb.js';
+import type { HotReads } from '../sql/hot-reads.js';
 import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
@@ -139,6 +140,7 @@ export class Session implements StatementContext {
       database: 'arka',
       processId: services.processId,
       versionString: VERSION_STRING,
+      resolveRelation: (schema, name) => services.writer.hot.resolve(schema, name, DUCKDB_SEARCH_PATH),
     };
   }
 
@@ -152,6 +154,8 @@ export class Session implements StatementContext {
   // ---- transactions and writes -------------------------------------------
 
   private lease: WriteLease | undefined;
+  /** Ends the read this session has running (holdReads). */
+  private readHold: (() => void) | undefined;
 
   async beginTransaction(): Promise<void> {
     await this.connection!.run('BEGIN TRANSACTION');
@@ -166,13 +170,16 @@ export class Session implements StatementContext {
       if (lease) await lease.commit();
     } catch (error) {
       this.txStatus = 'I';
+      this.releaseReads();
       await rollbackQuietly(this.connection!);
       throw error;
     } finally {
+      await lease?.settle();
       lease?.release();
     }
     await rollbackQuietly(this.connection!); // the read snapshot; it wrote nothing
     this.txStatus = 'I';
+    this.releaseReads();
   }
 
   async rollbackTransaction(): Promise<void> {
@@ -181,10 +188,12 @@ export class Session implements StatementContext {
     this.portals.clear();
     if (lease) {
       await lease.rollback();
+      await lease.settle();
       lease.release();
     }
     await rollbackQuietly(this.connection!);
     this.txStatus = 'I';
+    this.releaseReads();
   }
 
   /** Inside a transaction, the first write (or DDL) takes the writer for the rest of it. */
@@ -219,6 +228,7 @@ export class Session implements StatementContext {
     } finally {
       lease.invalidateTables();
       this.lease = undefined;
+      await lease.settle();
       lease.release();
     }
   }
@@ -284,6 +294,15 @@ export class Session implements StatementContext {
   }
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
+    this.holdReads();
+    try {
+      return await this.copyOutHeld(statement, options);
+    } finally {
+      if (this.txStatus === 'I') this.releaseReads();
+    }
+  }
+
+  private async copyOutHeld(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
     await this.awaitAcknowledgedWrites();
     const ast = statement.ast;
     let sql: string;
@@ -318,9 +337,23 @@ export class Session implements StatementContext {
    * connection (read your writes, and what PostgreSQL's read committed
    * gives): it waits, bounded by readWaitTimeoutMs, for DuckDB to apply them.
    */
-  private async awaitAcknowledgedWrites(): Promise<void> {
+  private async awaitAcknowledgedWrites(hot?: HotReads): Promise<void> {
     const writer = this.services.writer;
-    await writer.waitApplied(writer.watermarks.walLsn, this.services.limits.readWaitTimeoutMs);
+    const twins = hot?.visible ? [...hot.twins.values()] : undefined;
+    await writer.waitApplied(writer.watermarks.walLsn, this.services.limits.readWaitTimeoutMs, twins);
+  }
+
+  /**
+   * Marks a read as running (HotTier.holdReads): from its first statement to
+   * the end of a transaction, else until the statement has started.
+   */
+  private holdReads(): void {
+    this.readHold ??= this.services.writer.holdReads();
+  }
+
+  private releaseReads(): void {
+    this.readHold?.();
+    this.readHold = undefined;
   }
 
   private writeWithParameters(statement: ParsedStatement, portal: Portal): Promise<Outcome> {
@@ -427,6 +460,7 @@ export class Session implements StatementContext {
   }
 
   private async release(): Promise<void> {
+    this.releaseReads();
     if (!this.connection) return;
     if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
@@ -770,8 +804,17 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
-    await this.awaitAcknowledgedWrites();
-    if (plan.explain) return explainRows(this.conn, plan.sql);
+    this.holdReads();
+    try {
+      await this.awaitAcknowledgedWrites(plan.hot);
+      if (plan.explain) return await explainRows(this.conn, plan.sql);
+      return await this.startQuery(plan, bound);
+    } finally {
+      if (this.txStatus === 'I') this.releaseReads();
+    }
+  }
+
+  private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
     return { kind: 'rows', columns, source: new DuckDBRowSource(result), tag: (rows) => `SELECT ${rows}` };

@@ -2,6 +2,7 @@ import { DuckDBTypeId, VARCHAR, type DuckDBConnection, type DuckDBType } from '@
 import { alterTable, createTable, dropTables, quoteIdent, type DdlResult } from '../catalog/catalog.js';
 import { SqlError, SqlState, notSupported } from '../errors.js';
 import { outputTargets, type OutputTarget } from '../sql/column-names.js';
+import { hotReads, type HotReads } from '../sql/hot-reads.js';
 import { type ParsedStatement } from '../sql/parse.js';
 import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
 import { ArrayRowSource, type Column, type RowSource } from './row-source.js';
@@ -28,7 +29,7 @@ export interface StatementContext {
 export type Plan =
   | { kind: 'empty' }
   /** Runs on DuckDB and returns rows: SELECT, VALUES, TABLE, WITH, EXPLAIN. */
-  | { kind: 'query'; statement: ParsedStatement; sql: string; targets: (OutputTarget | null)[] | undefined; explain: boolean }
+  | { kind: 'query'; statement: ParsedStatement; sql: string; targets: (OutputTarget | null)[] | undefined; explain: boolean; hot: HotReads | undefined }
   /** Run by Arka: SET, SHOW, transaction control, DDL. */
   | { kind: 'utility'; statement: ParsedStatement }
   /** INSERT, UPDATE, DELETE: through the writer, the WAL and the apply. */
@@ -65,10 +66,12 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
   if (type === 'SelectStmt') {
     if (ast.intoClause) throw notSupported('SELECT … INTO is not supported', 'Use CREATE TABLE and INSERT … SELECT.');
     if (ast.lockingClause) throw notSupported('SELECT … FOR UPDATE/SHARE is not supported');
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), targets: outputTargets(ast), explain: false };
+    const hot = hotReads(statement, rewrite.resolveRelation);
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: outputTargets(ast), explain: false, hot };
   }
   if (type === 'ExplainStmt') {
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite), targets: undefined, explain: true };
+    const hot = hotReads(statement, rewrite.resolveRelation);
+    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: undefined, explain: true, hot };
   }
   if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
   if (type === 'InsertStmt' || type === 'UpdateStmt' || type === 'DeleteStmt') return { kind: 'write', statement };

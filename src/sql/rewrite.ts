@@ -1,7 +1,10 @@
 import type { ScanToken } from 'libpg-query';
+import { quoteIdent } from '../catalog/catalog.js';
 import { columnType } from '../catalog/column-types.js';
 import { SqlError, SqlState } from '../errors.js';
-import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
+import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, qualifiedNameEnd, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
+import { readSql } from '../write/hot-tier.js';
+import type { HotReads, ResolveRelation } from './hot-reads.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -15,6 +18,8 @@ export type RewriteContext = {
   database: string;
   processId: number;
   versionString: string;
+  /** Resolves a query's relation names for the hot tier (absent: queries read the persistent tables only). */
+  resolveRelation?: ResolveRelation;
 };
 
 /**
@@ -29,6 +34,8 @@ export function rewriteForDuckDB(
   context: RewriteContext,
   /** Replacement text for parameter `$n`, or undefined to keep it. */
   parameterText?: (n: number) => string | undefined,
+  /** A query's tables read with their hot tier twins (hotReads). */
+  hot?: HotReads,
 ): string {
   const { source, start, end } = statement;
   let tokens: ScanToken[] | undefined;
@@ -52,7 +59,7 @@ export function rewriteForDuckDB(
       }
       case 'RangeVar': {
         if (body === definedRelation) break;
-        const edit = relationEdit(body, lazyTokens(), context);
+        const edit = relationEdit(body, lazyTokens(), context) ?? twinEdit(body, lazyTokens(), hot);
         if (edit) edits.push(edit);
         break;
       }
@@ -116,6 +123,17 @@ export function rewriteForDuckDB(
     return out + source.toString('utf8', at, to);
   };
   return render(start, end);
+}
+
+/** A table read with its hot tier twin: the name becomes the union (readSql), under the table's name unless aliased. */
+function twinEdit(range: AstNode, tokens: ScanToken[], hot: HotReads | undefined): Edit | undefined {
+  const twin = hot?.twins.get(range);
+  if (!twin) return undefined;
+  const first = tokenIndexAt(tokens, range.location as number);
+  if (first < 0) return undefined;
+  const last = qualifiedNameEnd(tokens, first);
+  const text = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
+  return { start: tokens[first]!.start, end: tokens[last]!.end, build: () => text };
 }
 
 export function quoteLiteral(value: string): string {

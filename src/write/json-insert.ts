@@ -68,14 +68,17 @@ async function prepareStatements(conn: DuckDBConnection, table: WriteTable, batc
   };
 }
 
-/** Each user column as a JSON array, or undefined when one cannot be written exactly. */
-function jsonColumns(batch: ChangeBatch): string[] | undefined {
+/**
+ * Each user column as a JSON array, or undefined when one cannot be written
+ * exactly. A timestamp's WAL value is microseconds, not the column's own
+ * value: it goes in only when `timestamps` is 'micros' (the reader converts).
+ */
+export function jsonColumns(batch: ChangeBatch, timestamps: 'micros' | 'refuse' = 'refuse'): string[] | undefined {
   let text = 0;
   const columns: string[] = [];
   for (let c = 0; c < batch.columns.length; c++) {
     const kind = batch.columns[c]!.kind;
-    // A timestamp's WAL value is microseconds, not the column's own value.
-    if (kind === 'timestamp') return undefined;
+    if (kind === 'timestamp' && timestamps === 'refuse') return undefined;
     const values = batch.values[c]!;
     if (kind === 'text') {
       for (const value of values) {

@@ -11,6 +11,7 @@ import { WriteAheadLog } from '../wal/wal.js';
 import { applyChangeBatch, applyStage, mergeByTable, stagedBatches, walBatches, type EncodedBatch } from './apply.js';
 import { directBatch, directInsert, type DirectInsert } from './direct-insert.js';
 import { FastPathFallback, STAGE, stageFastInserts, stageFastUpserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
+import { HotTier, type HotTwin } from './hot-tier.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 
@@ -60,7 +61,8 @@ type Job = {
 type LeaseRequest = { grant: (lease: WriteLease) => void; fail: (error: unknown) => void };
 /** Direct inserts acknowledged from the WAL, waiting to be applied to DuckDB. */
 type PendingApply = { lastLsn: bigint; rows: number; batches: { table: WriteTable; batch: ChangeBatch }[] };
-type AppliedWaiter = { lsn: bigint; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
+/** A read waiting for acknowledged writes; `hot`: it reads them through the hot tier, so an insert there will do. */
+type AppliedWaiter = { lsn: bigint; hot: boolean; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
 
 /** Exclusive use of the writer: an explicit transaction, or DDL. */
 export interface WriteLease extends WriteTransaction {
@@ -68,6 +70,8 @@ export interface WriteLease extends WriteTransaction {
   begin(): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
+  /** After DDL (committed or rolled back): waits for the hot tier to follow the tables' definitions. */
+  settle(): Promise<void>;
   release(): void;
 }
 
@@ -104,6 +108,13 @@ export class Writer {
   private readonly pendingApply: PendingApply[] = [];
   private pendingApplyRows = 0;
   private applying: Promise<void> | undefined;
+  /** The direct inserts the apply running now took from pendingApply (the hot tier may still need them). */
+  private applyingItems: PendingApply[] = [];
+  /** Work on the hot tier's connection, one at a time. */
+  private hotWork: Promise<void> = Promise.resolve();
+  private hotInserting = false;
+  /** A batch could not go into the hot tier: reads wait for the apply until it has run. */
+  private hotBlocked = false;
   private applyTimer: NodeJS.Timeout | undefined;
   private lastApplyEnded = 0;
   private applyRoomWaiters: (() => void)[] = [];
@@ -120,6 +131,8 @@ export class Writer {
     private readonly wal: WriteAheadLog,
     private readonly options: WriterOptions,
     private readonly log: Logger,
+    /** Acknowledged direct inserts visible to reads before the apply (hot-tier.ts). */
+    readonly hot: HotTier,
     applied: bigint,
     /** The highest LSN in the WAL, committed or not: LSNs are never reused. */
     lastLsn: bigint,
@@ -139,7 +152,8 @@ export class Writer {
     const replay = new Replay(conn, applied, log);
     const wal = await WriteAheadLog.open(join(options.dataDir, 'wal'), options.segmentBytes, log, (frame) => replay.frame(frame));
     await replay.finish();
-    const writer = new Writer(conn, await engine.connect(), wal, options, log, replay.applied, replay.lastLsn, replay.lastUnit);
+    const hot = await HotTier.open(await engine.connect(), replay.applied);
+    const writer = new Writer(conn, await engine.connect(), wal, options, log, hot, replay.applied, replay.lastLsn, replay.lastUnit);
     engine.setWatermarkSource((name) => writer.watermark(name));
     await writer.checkpoint();
     log.info({ lsn: String(writer.watermarks.walLsn), replayedUnits: replay.units, segments: wal.segmentCount }, 'write-ahead log open');
@@ -174,15 +188,19 @@ export class Writer {
   }
 
   /**
-   * For reads: resolves once DuckDB has applied `lsn`; bounded by
-   * `timeoutMs`, past which the read fails with 57014 rather than wait on.
+   * For reads: resolves once DuckDB has applied `lsn` — or, for a read of
+   * tables through the twins `hot` (still current), once the hot tier holds
+   * it; bounded by `timeoutMs`, past which the read fails with 57014 rather
+   * than wait on.
    */
-  waitApplied(lsn: bigint, timeoutMs: number): Promise<void> {
-    if (this.watermarks.duckdbLsn >= lsn) return Promise.resolve();
+  waitApplied(lsn: bigint, timeoutMs: number, hot?: readonly HotTwin[]): Promise<void> {
+    const throughHot = hot !== undefined && this.hot.current(hot);
+    if (this.visibleLsn(throughHot) >= lsn) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       const waiter: AppliedWaiter = {
         lsn,
+        hot: throughHot,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -196,8 +214,63 @@ export class Writer {
         }, timeoutMs),
       };
       this.appliedWaiters.push(waiter);
-      this.scheduleApply(true);
+      if (throughHot && !this.hotBlocked) this.scheduleHot();
+      else this.scheduleApply(true);
     });
+  }
+
+  /** The LSN up to which every acknowledged write is visible to a read of DuckDB (with the hot tier, or not). */
+  private visibleLsn(throughHot: boolean): bigint {
+    const applied = this.watermarks.duckdbLsn;
+    return throughHot && this.hot.lsn > applied ? this.hot.lsn : applied;
+  }
+
+  /** A read is starting (see HotTier.holdReads); the returned function ends it. */
+  holdReads(): () => void {
+    const release = this.hot.holdReads();
+    return () => {
+      release();
+      this.discardHot();
+    };
+  }
+
+  /**
+   * Puts the acknowledged direct inserts not yet visible into the hot tier,
+   * for the reads waiting through it. When a batch cannot go there, the
+   * apply makes them visible instead.
+   */
+  private scheduleHot(): void {
+    if (this.hotInserting || this.failure) return;
+    const from = this.visibleLsn(true);
+    const items = [...this.applyingItems, ...this.pendingApply].filter((item) => item.lastLsn > from);
+    if (items.length === 0) return;
+    this.hotInserting = true;
+    this.onHot(async () => {
+      const inserted = await this.hot.insert(mergeByTable(items.flatMap((item) => item.batches)));
+      if (inserted) this.hot.lsn = items[items.length - 1]!.lastLsn;
+      else this.hotBlocked = true;
+    })
+      .catch((error) => {
+        this.log.error({ err: error }, 'insert into the hot tier failed');
+        this.hotBlocked = true;
+      })
+      .finally(() => {
+        this.hotInserting = false;
+        if (this.hotBlocked) this.scheduleApply(true);
+        this.releaseAppliedWaiters();
+        if (this.appliedWaiters.some((waiter) => waiter.hot)) this.scheduleHot();
+      });
+  }
+
+  /** Rows the apply has committed leave the twins once no read can need them there. */
+  private discardHot(): void {
+    void this.onHot(() => this.hot.discard()).catch((error) => this.log.error({ err: error }, 'discarding rows of the hot tier failed'));
+  }
+
+  private onHot(work: () => Promise<void>): Promise<void> {
+    const run = this.hotWork.then(work);
+    this.hotWork = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -437,6 +510,7 @@ export class Writer {
   private async applyPending(): Promise<void> {
     {
       const items = this.pendingApply.splice(0);
+      this.applyingItems = items;
       const started = performance.now();
       const last = items[items.length - 1]!.lastLsn;
       const rows = items.reduce((sum, item) => sum + item.rows, 0);
@@ -448,8 +522,13 @@ export class Writer {
         await this.rollbackQuietly();
         this.fail(error);
         return;
+      } finally {
+        this.applyingItems = [];
       }
       this.watermarks.duckdbLsn = last;
+      this.hot.applied(last);
+      this.hotBlocked = false;
+      this.discardHot();
       this.pendingApplyRows -= rows;
       this.log.trace({ rows, ms: Math.round((performance.now() - started) * 100) / 100, lsn: String(last) }, 'applied to DuckDB');
       for (const waiter of this.applyRoomWaiters.splice(0)) waiter();
@@ -458,9 +537,8 @@ export class Writer {
   }
 
   private releaseAppliedWaiters(): void {
-    const applied = this.watermarks.duckdbLsn;
     this.appliedWaiters = this.appliedWaiters.filter((waiter) => {
-      if (waiter.lsn > applied) return true;
+      if (waiter.lsn > this.visibleLsn(waiter.hot)) return true;
       clearTimeout(waiter.timer);
       waiter.resolve();
       return false;
@@ -566,9 +644,20 @@ export class Writer {
           await evaluated.release?.();
         }
       },
-      invalidateTables: () => writer.tables.clear(),
+      invalidateTables: () => writer.invalidateTables(),
       useTimeZone: (zone) => writer.useTimeZone(zone),
     };
+  }
+
+  /** DDL ran: table definitions are read again, and the hot tier's twins follow once it is over (resyncHot). */
+  private invalidateTables(): void {
+    this.tables.clear();
+    this.hot.suspend();
+  }
+
+  /** After DDL: the twins follow the tables' new definitions. */
+  private resyncHot(): Promise<void> {
+    return this.onHot(() => this.hot.resync()).catch((error) => this.log.error({ err: error }, 'the hot tier could not follow a DDL change; reads wait for the apply'));
   }
 
   private async applyEvaluated(unit: Unit, evaluated: Evaluated): Promise<void> {
@@ -635,6 +724,7 @@ export class Writer {
   private newLease(): WriteLease {
     let unit: Unit | undefined;
     let released = false;
+    let changedTables = false;
     const writer = this;
     const base = (): WriteTransaction => this.transaction(unit ?? new Unit(0, this.wal, this.options.frameBytes));
     return {
@@ -644,7 +734,10 @@ export class Writer {
         if (!unit) throw new SqlError(SqlState.InternalError, 'write outside a leased transaction');
         return writer.transaction(unit).apply(evaluated);
       },
-      invalidateTables: () => writer.tables.clear(),
+      invalidateTables: () => {
+        changedTables = true;
+        writer.invalidateTables();
+      },
       useTimeZone: (zone) => writer.useTimeZone(zone),
       async begin() {
         await writer.conn.run('BEGIN TRANSACTION');
@@ -665,6 +758,11 @@ export class Writer {
         unit = undefined;
         await writer.rollbackQuietly();
         writer.tables.clear();
+      },
+      async settle() {
+        if (!changedTables) return;
+        changedTables = false;
+        await writer.resyncHot();
       },
       release() {
         if (released) return;

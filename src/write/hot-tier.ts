@@ -1,0 +1,225 @@
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { strict as assert } from 'node:assert';
+import { quoteIdent } from '../catalog/catalog.js';
+import type { ChangeBatch } from '../wal/change-batch.js';
+import { jsonColumns } from './json-insert.js';
+import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables.js';
+
+/**
+ * The hot tier: acknowledged direct inserts made visible before the apply
+ * has committed them to the persistent database, whose every commit is an
+ * fsync of DuckDB's own WAL (1–1.5 ms idle, several under load). Each
+ * append-only table has a twin in an in-memory attached database, `arka_hot`,
+ * with the table's columns and `__lsn`; a read waiting for acknowledged rows
+ * has them inserted there (an in-memory commit) and reads the table as
+ *
+ *   cold rows ∪ twin rows whose __lsn is above applied_lsn
+ *
+ * (readSql): the filter reads applied_lsn in the same snapshot as the cold
+ * rows, so a row the apply has moved is counted once. Twins hold no state of
+ * their own: after a restart the WAL replay puts everything in the persistent
+ * tables and the twins start empty.
+ *
+ * A DuckDB query takes its snapshot of each database when it first touches
+ * it, so a read may see the persistent database before an apply and the
+ * twin after rows were deleted from it. Rows the apply has committed are
+ * therefore deleted from a twin only once every read that started before
+ * that apply has ended (holdReads / discard).
+ */
+
+export const HOT_DATABASE = 'arka_hot';
+
+/** A twin: the in-memory table holding an append-only table's acknowledged, not yet applied, inserts. */
+export type HotTwin = {
+  schema: string;
+  name: string;
+  /** `arka_hot.main."public.users"` */
+  qualified: string;
+  /** The table's columns, `name type` each, in order: a batch of another definition does not go in. */
+  signature: string;
+};
+
+/** How a relation named in a query resolves, for reads (HotTier.resolve). */
+export type HotRelation = { kind: 'twin'; twin: HotTwin } | { kind: 'table' } | { kind: 'unknown' };
+
+const signatureOf = (columns: { name: string; type: string }[]): string => columns.map((c) => `${c.name} ${c.type}`).join(', ');
+
+/** A read's view of a table: its persistent rows and its twin's rows not yet applied. */
+export function readSql(twin: HotTwin): string {
+  const cold = `${quoteIdent(twin.schema)}.${quoteIdent(twin.name)}`;
+  return `(SELECT * FROM ${cold} UNION ALL SELECT * EXCLUDE (__lsn) FROM ${twin.qualified} WHERE __lsn > (SELECT applied_lsn FROM arka_meta.state WHERE id = 1))`;
+}
+
+type Discard = { afterApply: number; lsn: bigint };
+
+export class HotTier {
+  /** Every acknowledged LSN up to this is in a twin or in the persistent database. */
+  lsn = 0n;
+  private twins = new Map<string, HotTwin>();
+  /** Every user relation by `schema.name`: the twins' tables, other tables, and views. */
+  private relations = new Map<string, 'table' | 'view'>();
+  /** DDL ran and resync has not caught up: no relation resolves. */
+  private stale = false;
+  private readonly statements = new Map<HotTwin, Promise<DuckDBPreparedStatement>>();
+  /** Applies committed to the persistent database so far, and the reads in progress by the count when they started. */
+  private applies = 0;
+  private readonly reads = new Map<number, number>();
+  private nextRead = 1;
+  private readonly discards: Discard[] = [];
+  private discarded = 0n;
+  /** Twins that may hold rows, with the last LSN put in each. */
+  private readonly filled = new Map<HotTwin, bigint>();
+
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  /** Attaches the in-memory database (on `conn`, which the tier keeps) and makes a twin for every append-only table. */
+  static async open(conn: DuckDBConnection, applied: bigint): Promise<HotTier> {
+    await conn.run(`ATTACH ':memory:' AS ${HOT_DATABASE}`);
+    const tier = new HotTier(conn);
+    tier.lsn = applied;
+    tier.discarded = applied;
+    await tier.resync();
+    return tier;
+  }
+
+  /** DDL is under way: until resync, reads resolve no relation (they wait for the apply instead). */
+  suspend(): void {
+    this.stale = true;
+  }
+
+  /**
+   * Brings the twins in line with the catalog after DDL: a twin for every
+   * append-only table, remade when the table's columns changed.
+   */
+  async resync(): Promise<void> {
+    this.stale = true;
+    const columns = await this.conn.runAndReadAll(
+      `SELECT c.schema_name, c.table_name, list(c.column_name || ' ' || c.data_type ORDER BY c.column_index)
+       FROM duckdb_columns() c JOIN arka_meta.tables t ON t.schema_name = c.schema_name AND t.table_name = c.table_name
+       WHERE t.kind = 'append_only' AND c.database_name <> '${HOT_DATABASE}' AND NOT c.internal
+       GROUP BY ALL`,
+    );
+    const relations = await this.conn.runAndReadAll(
+      `SELECT schema_name, table_name, 'table' FROM duckdb_tables() WHERE database_name NOT IN ('${HOT_DATABASE}', 'temp') AND NOT internal
+       UNION ALL SELECT schema_name, view_name, 'view' FROM duckdb_views() WHERE database_name NOT IN ('${HOT_DATABASE}', 'temp') AND NOT internal`,
+    );
+    const twins = new Map<string, HotTwin>();
+    for (const [schema, name, list] of columns.getRowsJS() as [string, string, string[]][]) {
+      const key = `${schema}.${name}`;
+      const signature = list.join(', ');
+      const existing = this.twins.get(key);
+      if (existing?.signature === signature) {
+        twins.set(key, existing);
+        continue;
+      }
+      const twin: HotTwin = { schema, name, qualified: `${HOT_DATABASE}.main.${quoteIdent(key)}`, signature };
+      await this.conn.run(`CREATE OR REPLACE TABLE ${twin.qualified} AS SELECT *, CAST(NULL AS UBIGINT) AS __lsn FROM ${quoteIdent(schema)}.${quoteIdent(name)} LIMIT 0`);
+      twins.set(key, twin);
+    }
+    for (const [key, twin] of this.twins) {
+      if (twins.get(key) === twin) continue;
+      this.statements.delete(twin);
+      this.filled.delete(twin);
+      if (!twins.has(key)) await this.conn.run(`DROP TABLE IF EXISTS ${twin.qualified}`);
+    }
+    this.twins = twins;
+    this.relations = new Map((relations.getRowsJS() as [string, string, 'table' | 'view'][]).map(([schema, name, kind]) => [`${schema}.${name}`, kind]));
+    this.stale = false;
+  }
+
+  /** A relation named in a read: `schema` undefined searches `searchPath` in order. */
+  resolve(schema: string | undefined, name: string, searchPath: readonly string[]): HotRelation {
+    if (this.stale) return { kind: 'unknown' };
+    for (const candidate of schema === undefined ? searchPath : [schema]) {
+      const key = `${candidate}.${name}`;
+      const twin = this.twins.get(key);
+      if (twin) return { kind: 'twin', twin };
+      const kind = this.relations.get(key);
+      if (kind) return kind === 'table' ? { kind: 'table' } : { kind: 'unknown' };
+    }
+    return { kind: 'unknown' };
+  }
+
+  /** Whether the twins a read was planned with are still the current ones. */
+  current(twins: readonly HotTwin[]): boolean {
+    return !this.stale && twins.every((twin) => this.twins.get(`${twin.schema}.${twin.name}`) === twin);
+  }
+
+  /**
+   * Inserts acknowledged batches (in LSN order, all above `lsn`) into their
+   * twins; false, having inserted nothing, when
+   * one cannot go in (no twin of its definition, or a value JSON cannot
+   * carry): the persistent apply must then make them visible.
+   */
+  async insert(batches: { table: WriteTable; batch: ChangeBatch }[]): Promise<boolean> {
+    const work: { twin: HotTwin; statement: DuckDBPreparedStatement; json: string[]; batch: ChangeBatch }[] = [];
+    for (const { table, batch } of batches) {
+      const twin = this.twins.get(`${table.schema}.${table.name}`);
+      if (!twin || this.stale || twin.signature !== signatureOf(table.columns) || !sameColumns(table, batch)) return false;
+      const json = jsonColumns(batch, 'micros');
+      if (!json) return false;
+      work.push({ twin, statement: await this.statementFor(twin, table), json, batch });
+    }
+    assert(work.every(({ batch }) => batch.lsns[0]! > this.lsn), 'a batch goes into the hot tier twice');
+    // One autocommit insert per table: a statement's rows are in one table, so each statement stays atomic.
+    for (const { twin, statement, json, batch } of work) {
+      json.forEach((column, i) => statement.bindVarchar(i + 1, column));
+      statement.bindVarchar(json.length + 1, `[${batch.lsns.join(',')}]`);
+      this.filled.set(twin, batch.lsns[batch.lsns.length - 1]!);
+      await statement.run();
+    }
+    return true;
+  }
+
+  private statementFor(twin: HotTwin, table: WriteTable): Promise<DuckDBPreparedStatement> {
+    let statement = this.statements.get(twin);
+    if (!statement) {
+      const unnests = table.columns.map((c, i) => `unnest(from_json($${i + 1}, '["${WAL_STAGE_TYPES[c.wal]}"]')) AS c${i}`);
+      unnests.push(`unnest(from_json($${table.columns.length + 1}, '["UBIGINT"]')) AS __lsn`);
+      const restored = table.columns.map((c, i) => walRestoreExpression(c, `c${i}`));
+      statement = this.conn.prepare(`INSERT INTO ${twin.qualified} SELECT ${[...restored, '__lsn'].join(', ')} FROM (SELECT ${unnests.join(', ')})`);
+      this.statements.set(twin, statement);
+      statement.catch(() => this.statements.delete(twin));
+    }
+    return statement;
+  }
+
+  /** A read is starting: until the returned function is called, rows it might need stay in the twins. */
+  holdReads(): () => void {
+    const id = this.nextRead++;
+    this.reads.set(id, this.applies);
+    return () => {
+      this.reads.delete(id);
+    };
+  }
+
+  /** The persistent database now holds every LSN up to `lsn` (one more apply committed). */
+  applied(lsn: bigint): void {
+    this.applies++;
+    this.discards.push({ afterApply: this.applies, lsn });
+  }
+
+  /**
+   * Deletes from the twins the rows every running read can see in the
+   * persistent database: those of applies committed before the oldest read
+   * in progress started.
+   */
+  async discard(): Promise<void> {
+    let oldest = this.applies;
+    for (const started of this.reads.values()) oldest = Math.min(oldest, started);
+    let upTo: bigint | undefined;
+    while (this.discards.length > 0 && this.discards[0]!.afterApply <= oldest) upTo = this.discards.shift()!.lsn;
+    if (upTo === undefined || upTo <= this.discarded) return;
+    for (const [twin, last] of this.filled) {
+      await this.conn.run(`DELETE FROM ${twin.qualified} WHERE __lsn <= ${upTo}`);
+      if (last <= upTo) this.filled.delete(twin);
+    }
+    this.discarded = upTo;
+  }
+
+}
+
+/** The batch's columns are the table's, in order (a direct insert's always are). */
+function sameColumns(table: WriteTable, batch: ChangeBatch): boolean {
+  return batch.columns.length === table.columns.length && batch.columns.every((column, i) => column.name === table.columns[i]!.name && column.kind === table.columns[i]!.wal);
+}
