@@ -1,6 +1,6 @@
 import { isCatalogRelation } from '../pgcatalog/rewrite.js';
 import type { HotRelation, HotTwin } from '../write/hot-tier.js';
-import { walk } from './ast.js';
+import { names, walk } from './ast.js';
 import type { AstNode, ParsedStatement } from './parse.js';
 
 /**
@@ -15,6 +15,18 @@ export type HotReads = { twins: Map<AstNode, HotTwin>; visible: boolean };
 /** How a query's relation names resolve: `schema` undefined searches DuckDB's path. */
 export type ResolveRelation = (schema: string | undefined, name: string) => HotRelation;
 
+/** Table functions that read no table: a query calling them can still read through the twins. */
+const TABLELESS_FUNCTIONS = new Set(['arka_status', 'generate_series', 'generate_subscripts', 'range', 'unnest']);
+
+function readsNoTable(range: AstNode): boolean {
+  const items = ((range.functions as AstNode[] | undefined) ?? []).flatMap((item) => (item.List?.items as (AstNode | null)[] | undefined) ?? []);
+  const calls = items.filter((item): item is AstNode => Boolean(item) && !Array.isArray(item) && 'FuncCall' in item!);
+  return calls.length > 0 && calls.every((call) => {
+    const name = names(call.FuncCall.funcname as AstNode[]);
+    return name.length === 1 && TABLELESS_FUNCTIONS.has(name[0]!);
+  });
+}
+
 /** The hot reads of a query (SELECT, EXPLAIN); undefined for other statements. */
 export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | undefined): HotReads | undefined {
   if (!resolve || (statement.type !== 'SelectStmt' && statement.type !== 'ExplainStmt')) return undefined;
@@ -24,7 +36,7 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
   });
   const reads: HotReads = { twins: new Map(), visible: true };
   walk(statement.ast, (type, body) => {
-    if (type === 'RangeFunction') reads.visible = false;
+    if (type === 'RangeFunction' && !readsNoTable(body)) reads.visible = false;
     if (type !== 'RangeVar' || isCatalogRelation(body)) return;
     const schema = body.schemaname as string | undefined;
     const name = body.relname as string;
