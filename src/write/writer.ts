@@ -485,7 +485,7 @@ export class Writer {
   private scheduleApply(urgent = false): void {
     if (this.applying || this.failure || this.pendingApply.length === 0) return;
     const wait = this.lastApplyEnded + this.options.applyIntervalMs - Date.now();
-    const pressing = urgent || this.appliedWaiters.length > 0 || this.pendingApplyRows * 2 >= this.options.maxApplyRows;
+    const pressing = urgent || this.appliedWaiters.some((waiter) => !waiter.hot) || this.pendingApplyRows * 2 >= this.options.maxApplyRows;
     if (wait > 0 && !pressing) {
       this.applyTimer ??= setTimeout(() => {
         this.applyTimer = undefined;
