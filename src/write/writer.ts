@@ -115,6 +115,8 @@ export class Writer {
   private hotInserting = false;
   /** A batch could not go into the hot tier: reads wait for the apply until it has run. */
   private hotBlocked = false;
+  /** When a read last read through the hot tier: while reads do, inserts go there as soon as they are acknowledged. */
+  private lastHotRead = -Infinity;
   private applyTimer: NodeJS.Timeout | undefined;
   private lastApplyEnded = 0;
   private applyRoomWaiters: (() => void)[] = [];
@@ -195,6 +197,7 @@ export class Writer {
    */
   waitApplied(lsn: bigint, timeoutMs: number, hot?: readonly HotTwin[]): Promise<void> {
     const throughHot = hot !== undefined && this.hot.current(hot);
+    if (throughHot) this.lastHotRead = Date.now();
     if (this.visibleLsn(throughHot) >= lsn) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
@@ -258,8 +261,13 @@ export class Writer {
         this.hotInserting = false;
         if (this.hotBlocked) this.scheduleApply(true);
         this.releaseAppliedWaiters();
-        if (this.appliedWaiters.some((waiter) => waiter.hot)) this.scheduleHot();
+        if (this.appliedWaiters.some((waiter) => waiter.hot) || this.hotReadsActive()) this.scheduleHot();
       });
+  }
+
+  /** Reads went through the hot tier in the last second: the next are likely to, and find the rows there already. */
+  private hotReadsActive(): boolean {
+    return Date.now() - this.lastHotRead < 1000 && !this.hotBlocked;
   }
 
   /** Rows the apply has committed leave the twins once no read can need them there. */
@@ -475,6 +483,7 @@ export class Writer {
     this.pendingApply.push(pending);
     this.pendingApplyRows += pending.rows;
     this.scheduleApply();
+    if (this.hotReadsActive()) this.scheduleHot();
     jobs.forEach((job, i) => {
       const rows = inserts[i]!.rows.length;
       job.resolve({ records: rows, affected: rows, tag: `INSERT 0 ${rows}` });
