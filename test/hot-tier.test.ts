@@ -100,6 +100,31 @@ describe('reads through the hot tier, with the apply held back', () => {
     assert.deepEqual(changes, [['10', 'INSERT'], ['20', 'INSERT']]);
   });
 
+  test('a transaction reads one snapshot of the table and its twin, and an idle one does not keep applied rows in the twin', async () => {
+    await writer.query('CREATE TABLE held (k int)');
+    await writer.query('INSERT INTO held VALUES (1), (2)');
+    const idle = await arka.client({ types: rawTypes });
+    try {
+      await idle.query('BEGIN');
+      assert.deepEqual(await rowsOf(idle, 'SELECT count(*) FROM held'), [['2']]);
+      for (let k = 3; k <= 5; k++) await writer.query({ text: 'INSERT INTO held VALUES ($1)', values: [k] });
+      assert.deepEqual(await rowsOf(reader, 'SELECT count(*) FROM held'), [['5']]);
+      // Reading the CDC log makes the apply commit them; then they leave the twin although the transaction is open.
+      assert.deepEqual(await rowsOf(reader, "SELECT count(*) FROM arka_changes('held')"), [['5']]);
+      let inTwin: string | undefined;
+      for (let attempt = 0; attempt < 100 && inTwin !== '0'; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        inTwin = (await rowsOf(reader, 'SELECT count(*) FROM arka_hot.main."public.held"'))[0][0];
+      }
+      assert.equal(inTwin, '0', 'the applied rows left the twin');
+      assert.deepEqual(await rowsOf(idle, 'SELECT count(*), count(DISTINCT k) FROM held'), [['2', '2']], 'the transaction still reads its snapshot');
+      await idle.query('COMMIT');
+      assert.deepEqual(await rowsOf(idle, 'SELECT count(*), count(DISTINCT k) FROM held'), [['5', '5']]);
+    } finally {
+      await idle.end();
+    }
+  });
+
   test('a crash before the apply loses nothing: the WAL replays what the twins held', async () => {
     await writer.query('CREATE TABLE crash_hot (k int, v text)');
     for (let k = 1; k <= 5; k++) await writer.query({ text: 'INSERT INTO crash_hot VALUES ($1, $2)', values: [k, `v${k}`] });
@@ -129,6 +154,7 @@ describe('reads while the apply moves rows out of the twins', () => {
   test('every read counts each acknowledged row exactly once, and never fewer than were acknowledged before it', async () => {
     const writer = await arka.client({ types: rawTypes });
     const readers = await Promise.all([1, 2, 3].map(() => arka.client({ types: rawTypes })));
+    const inTransactions = await arka.client({ types: rawTypes });
     await writer.query('CREATE TABLE stream (k int, v text)');
     let acknowledged = 0;
     let writing = true;
@@ -150,6 +176,20 @@ describe('reads while the apply moves rows out of the twins', () => {
       }
       return checked;
     });
+    const transactions = (async () => {
+      let checked = 0;
+      while (writing || checked === 0) {
+        await inTransactions.query('BEGIN');
+        const first = await inTransactions.query({ text: 'SELECT count(*), count(DISTINCT k) FROM stream', rowMode: 'array' });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const second = await inTransactions.query({ text: 'SELECT count(*), count(DISTINCT k) FROM stream', rowMode: 'array' });
+        await inTransactions.query('COMMIT');
+        assert.equal(first.rows[0][0], first.rows[0][1], 'no row counted twice in a transaction');
+        assert.deepEqual(second.rows, first.rows, 'a transaction reads one snapshot');
+        checked++;
+      }
+      return checked;
+    })();
     try {
       for (let i = 0; i < inserts; i++) {
         const values = Array.from({ length: rowsPerInsert }, (_, r) => `(${i * rowsPerInsert + r + 1}, 'v')`).join(', ');
@@ -157,16 +197,16 @@ describe('reads while the apply moves rows out of the twins', () => {
         acknowledged = (i + 1) * rowsPerInsert;
       }
       writing = false;
-      const checks = await Promise.all(reads);
+      const checks = await Promise.all([...reads, transactions]);
       assert.ok(checks.every((n) => n > 0));
       assert.deepEqual((await readers[0]!.query({ text: 'SELECT count(*), count(DISTINCT k) FROM stream', rowMode: 'array' })).rows, [[String(inserts * rowsPerInsert), String(inserts * rowsPerInsert)]]);
       const logged = await readers[0]!.query({ text: "SELECT count(*) FROM arka_changes('stream')", rowMode: 'array' });
       assert.deepEqual(logged.rows, [[String(inserts * rowsPerInsert)]]);
     } finally {
       writing = false;
-      await Promise.allSettled(reads);
+      await Promise.allSettled([...reads, transactions]);
       await writer.end();
-      await Promise.all(readers.map((r) => r.end()));
+      await Promise.all([...readers, inTransactions].map((r) => r.end()));
     }
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/messages.js';
 import { DUCKDB_SEARCH_PATH, type Engine } from '../engine/duckdb.js';
 import type { HotReads } from '../sql/hot-reads.js';
+import { takeSnapshots } from '../write/hot-tier.js';
 import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
 import { rm } from 'node:fs/promises';
 import { copyError, receiveCopyData } from '../copy/copy-in.js';
@@ -154,11 +155,12 @@ export class Session implements StatementContext {
   // ---- transactions and writes -------------------------------------------
 
   private lease: WriteLease | undefined;
-  /** Ends the read this session has running (holdReads). */
-  private readHold: (() => void) | undefined;
+  /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
+  private snapshotsTaken = false;
 
   async beginTransaction(): Promise<void> {
     await this.connection!.run('BEGIN TRANSACTION');
+    this.snapshotsTaken = false;
     this.txStatus = 'T';
   }
 
@@ -170,7 +172,6 @@ export class Session implements StatementContext {
       if (lease) await lease.commit();
     } catch (error) {
       this.txStatus = 'I';
-      this.releaseReads();
       await rollbackQuietly(this.connection!);
       throw error;
     } finally {
@@ -179,7 +180,6 @@ export class Session implements StatementContext {
     }
     await rollbackQuietly(this.connection!); // the read snapshot; it wrote nothing
     this.txStatus = 'I';
-    this.releaseReads();
   }
 
   async rollbackTransaction(): Promise<void> {
@@ -193,7 +193,6 @@ export class Session implements StatementContext {
     }
     await rollbackQuietly(this.connection!);
     this.txStatus = 'I';
-    this.releaseReads();
   }
 
   /** Inside a transaction, the first write (or DDL) takes the writer for the rest of it. */
@@ -294,16 +293,17 @@ export class Session implements StatementContext {
   }
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
-    this.holdReads();
+    const release = this.holdReads();
     try {
       return await this.copyOutHeld(statement, options);
     } finally {
-      if (this.txStatus === 'I') this.releaseReads();
+      release?.();
     }
   }
 
   private async copyOutHeld(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
     await this.awaitAcknowledgedWrites();
+    await this.takeTransactionSnapshots();
     const ast = statement.ast;
     let sql: string;
     let targets: (OutputTarget | null)[] | undefined;
@@ -344,16 +344,18 @@ export class Session implements StatementContext {
   }
 
   /**
-   * Marks a read as running (HotTier.holdReads): from its first statement to
-   * the end of a transaction, else until the statement has started.
+   * Marks an autocommit read as running until it has started (HotTier.holdReads);
+   * a transaction takes its snapshots in a safe order at its first read instead.
    */
-  private holdReads(): void {
-    this.readHold ??= this.services.writer.holdReads();
+  private holdReads(): (() => void) | undefined {
+    return this.txStatus === 'I' ? this.services.writer.holdReads() : undefined;
   }
 
-  private releaseReads(): void {
-    this.readHold?.();
-    this.readHold = undefined;
+  /** The first read of a transaction on this session's connection (not the writer's) takes its snapshots (takeSnapshots). */
+  private async takeTransactionSnapshots(): Promise<void> {
+    if (this.txStatus === 'I' || this.lease || this.snapshotsTaken) return;
+    await takeSnapshots(this.conn);
+    this.snapshotsTaken = true;
   }
 
   private writeWithParameters(statement: ParsedStatement, portal: Portal): Promise<Outcome> {
@@ -460,7 +462,6 @@ export class Session implements StatementContext {
   }
 
   private async release(): Promise<void> {
-    this.releaseReads();
     if (!this.connection) return;
     if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
@@ -804,13 +805,14 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
-    this.holdReads();
+    const release = this.holdReads();
     try {
       await this.awaitAcknowledgedWrites(plan.hot);
+      await this.takeTransactionSnapshots();
       if (plan.explain) return await explainRows(this.conn, plan.sql);
       return await this.startQuery(plan, bound);
     } finally {
-      if (this.txStatus === 'I') this.releaseReads();
+      release?.();
     }
   }
 

@@ -20,14 +20,27 @@ import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables
  * their own: after a restart the WAL replay puts everything in the persistent
  * tables and the twins start empty.
  *
- * A DuckDB query takes its snapshot of each database when it first touches
- * it, so a read may see the persistent database before an apply and the
- * twin after rows were deleted from it. Rows the apply has committed are
- * therefore deleted from a twin only once every read that started before
- * that apply has ended (holdReads / discard).
+ * A DuckDB transaction takes its snapshot of each database when it first
+ * touches it, so a read could see the persistent database before an apply
+ * and the twin after rows were deleted from it. Rows are deleted from a twin
+ * only after the apply that committed them, so a transaction whose twin
+ * snapshot is the older of its two never misses a row: an explicit
+ * transaction takes its snapshots in that order at its first read
+ * (takeSnapshots). An autocommit query takes them in an order of DuckDB's
+ * choosing, so rows the apply has committed are deleted from a twin only
+ * once every query that started before that apply has started (holdReads /
+ * discard).
  */
 
 export const HOT_DATABASE = 'arka_hot';
+/** An empty table a transaction reads to take its snapshot of the hot tier. */
+const ANCHOR = `${HOT_DATABASE}.main.__arka_anchor`;
+
+/** A transaction's first read: its snapshot of the twins first, then of the persistent database. */
+export async function takeSnapshots(conn: DuckDBConnection): Promise<void> {
+  await conn.run(`SELECT 1 FROM ${ANCHOR}`);
+  await conn.run('SELECT applied_lsn FROM arka_meta.state WHERE id = 1');
+}
 
 /** A twin: the in-memory table holding an append-only table's acknowledged, not yet applied, inserts. */
 export type HotTwin = {
@@ -75,6 +88,7 @@ export class HotTier {
   /** Attaches the in-memory database (on `conn`, which the tier keeps) and makes a twin for every append-only table. */
   static async open(conn: DuckDBConnection, applied: bigint): Promise<HotTier> {
     await conn.run(`ATTACH ':memory:' AS ${HOT_DATABASE}`);
+    await conn.run(`CREATE TABLE ${ANCHOR} (anchor BOOLEAN)`);
     const tier = new HotTier(conn);
     tier.lsn = applied;
     tier.discarded = applied;
@@ -184,7 +198,7 @@ export class HotTier {
     return statement;
   }
 
-  /** A read is starting: until the returned function is called, rows it might need stay in the twins. */
+  /** An autocommit read is starting: until the returned function is called (once it has started), rows it might need stay in the twins. */
   holdReads(): () => void {
     const id = this.nextRead++;
     this.reads.set(id, this.applies);
