@@ -61,11 +61,9 @@ export async function loadWriteTable(conn: DuckDBConnection, schema: string, nam
   );
   const row = table.getRowsJS()[0];
   if (!row) throw new SqlError(SqlState.UndefinedTable, `relation "${name}" does not exist`);
-  const columns = await conn.runAndReadAll(
-    `SELECT column_name, data_type, NOT is_nullable, column_default FROM duckdb_columns()
-     WHERE schema_name = $1 AND table_name = $2 ORDER BY column_index`,
-    [schema, name],
-  );
+  const qualified = `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  // DESCRIBE binds the one table; duckdb_columns() lists every column of every table (10 times slower with a few hundred).
+  const columns = await conn.runAndReadAll(`DESCRIBE ${qualified}`);
   const constraints = await conn.runAndReadAll(
     `SELECT count(*) FROM duckdb_constraints()
      WHERE schema_name = $1 AND table_name = $2 AND constraint_type NOT IN ('NOT NULL', 'PRIMARY KEY')`,
@@ -77,14 +75,14 @@ export async function loadWriteTable(conn: DuckDBConnection, schema: string, nam
     checkedOnApply: Number(constraints.getRowsJS()[0]![0]) > 0,
     kind: row[0] as TableKind,
     primaryKey: row[1] as string[],
-    columns: columns.getRowsJS().map(([column, type, notNull, dflt]) => ({
+    columns: columns.getRowsJS().map(([column, type, nullable, , dflt]) => ({
       name: String(column),
       type: String(type),
-      notNull: notNull === true,
+      notNull: nullable === 'NO',
       default: dflt === null ? null : String(dflt),
       wal: NATIVE_WAL_KINDS[String(type)] ?? 'text',
     })),
-    qualified: `${quoteIdent(schema)}.${quoteIdent(name)}`,
+    qualified,
     changes: changesTable(name),
   };
 }
