@@ -114,7 +114,7 @@ describe('reads through the hot tier, with the apply held back', () => {
       let inTwin: string | undefined;
       for (let attempt = 0; attempt < 100 && inTwin !== '0'; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-        inTwin = (await rowsOf(reader, 'SELECT count(*) FROM arka_hot.main."public.held"'))[0][0];
+        inTwin = (await rowsOf(reader, 'SELECT count(*) FROM arka_hot.public.held'))[0][0];
       }
       assert.equal(inTwin, '0', 'the applied rows left the twin');
       assert.deepEqual(await rowsOf(idle, 'SELECT count(*), count(DISTINCT k) FROM held'), [['2', '2']], 'the transaction still reads its snapshot');

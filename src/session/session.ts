@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { BackendWriter } from '../../protocol/backend.js';
 import { FrontendParser, parseSASLInitialResponse } from '../../protocol/frontend.js';
 import {
@@ -293,15 +293,6 @@ export class Session implements StatementContext {
   }
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
-    const release = this.holdReads();
-    try {
-      return await this.copyOutHeld(statement, options);
-    } finally {
-      release?.();
-    }
-  }
-
-  private async copyOutHeld(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
     await this.awaitAcknowledgedWrites();
     await this.takeTransactionSnapshots();
     const ast = statement.ast;
@@ -322,7 +313,13 @@ export class Session implements StatementContext {
       sql = `SELECT ${columns} FROM ${relation.schemaname ? `${quoteIdent(relation.schemaname)}.` : ''}${quoteIdent(relation.relname)}`;
     }
     await this.detachPortals();
-    const result = await this.conn.stream(sql);
+    const release = this.holdReads();
+    let result: DuckDBResult;
+    try {
+      result = await this.conn.stream(sql);
+    } finally {
+      release?.();
+    }
     const columns = resultColumns(result.columnNames(), result.columnTypes(), targets);
     const rows = await sendCopyOut(this.hooksForCopy(), columns, new DuckDBRowSource(result), options, this.outputSettings());
     return { kind: 'command', tag: `COPY ${rows}` };
@@ -805,10 +802,10 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
+    await this.awaitAcknowledgedWrites(plan.hot);
+    await this.takeTransactionSnapshots();
     const release = this.holdReads();
     try {
-      await this.awaitAcknowledgedWrites(plan.hot);
-      await this.takeTransactionSnapshots();
       if (plan.explain) return await explainRows(this.conn, plan.sql);
       return await this.startQuery(plan, bound);
     } finally {

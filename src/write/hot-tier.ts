@@ -46,7 +46,7 @@ export async function takeSnapshots(conn: DuckDBConnection): Promise<void> {
 export type HotTwin = {
   schema: string;
   name: string;
-  /** `arka_hot.main."public.users"` */
+  /** `arka_hot."public"."users"`: the twin is in the schema of the table's name. */
   qualified: string;
   /** The table's columns, `name type` each, in order: a batch of another definition does not go in. */
   signature: string;
@@ -126,7 +126,8 @@ export class HotTier {
         twins.set(key, existing);
         continue;
       }
-      const twin: HotTwin = { schema, name, qualified: `${HOT_DATABASE}.main.${quoteIdent(key)}`, signature };
+      const twin: HotTwin = { schema, name, qualified: `${HOT_DATABASE}.${quoteIdent(schema)}.${quoteIdent(name)}`, signature };
+      await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${HOT_DATABASE}.${quoteIdent(schema)}`);
       await this.conn.run(`CREATE OR REPLACE TABLE ${twin.qualified} AS SELECT *, CAST(NULL AS UBIGINT) AS __lsn FROM ${quoteIdent(schema)}.${quoteIdent(name)} LIMIT 0`);
       twins.set(key, twin);
     }
