@@ -76,8 +76,13 @@ describe('reads through the hot tier, with the apply held back', () => {
     assert.deepEqual((await reader.query(prepared)).rows, [{ n: '3', m: '3' }]);
     await writer.query("INSERT INTO pairs VALUES (4, 'four')");
     assert.deepEqual((await reader.query(prepared)).rows, [{ n: '4', m: '4' }]);
+    assert.deepEqual(await rowsOf(reader, 'TABLE pairs ORDER BY k DESC LIMIT 1'), [['4', 'four']]);
+    assert.deepEqual(await rowsOf(reader, 'SELECT count(*) FROM ONLY pairs'), [['4']]);
+    assert.deepEqual(await rowsOf(reader, "(TABLE pairs) UNION ALL (SELECT 9, 'nine') ORDER BY 1"), [['1', 'one'], ['2', 'two'], ['3', 'three'], ['4', 'four'], ['9', 'nine']]);
     const { wal, duckdb } = await status(reader);
     assert.ok(duckdb < wal, 'all of it read through the twin: nothing was applied');
+    // `schema.table.column` is left as written (the read waits for the apply instead).
+    assert.deepEqual(await rowsOf(reader, 'SELECT public.pairs.k FROM public.pairs ORDER BY 1'), [['1'], ['2'], ['3'], ['4']]);
   });
 
   test('a table changed by DDL gets a new twin: rows with the new column are read before the apply', async () => {

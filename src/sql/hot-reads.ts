@@ -8,7 +8,9 @@ import type { AstNode, ParsedStatement } from './parse.js';
  * references that read a table through its twin, and whether the query can
  * see acknowledged rows that way — every relation it names is a table, its
  * own CTE or a catalog relation. A view, a table function or a name not
- * known hides what it reads: such a query waits for the persistent apply.
+ * known hides what it reads: such a query waits for the persistent apply, as
+ * does one that samples a table or names a column `schema.table.column`
+ * (the rewrite would change what those mean).
  */
 export type HotReads = { twins: Map<AstNode, HotTwin>; visible: boolean };
 
@@ -31,16 +33,22 @@ function readsNoTable(range: AstNode): boolean {
 export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | undefined): HotReads | undefined {
   if (!resolve || (statement.type !== 'SelectStmt' && statement.type !== 'ExplainStmt')) return undefined;
   const ctes = new Set<string>();
+  const sampled = new Set<AstNode>();
+  let qualifiedColumns = false;
   walk(statement.ast, (type, body) => {
     if (type === 'CommonTableExpr') ctes.add(body.ctename as string);
+    if (type === 'RangeTableSample' && body.relation?.RangeVar) sampled.add(body.relation.RangeVar as AstNode);
+    // `schema.table.column` names the table, not the name the union is read under.
+    if (type === 'ColumnRef' && ((body.fields as AstNode[] | undefined)?.length ?? 0) >= 3) qualifiedColumns = true;
   });
+  if (qualifiedColumns) return undefined;
   const reads: HotReads = { twins: new Map(), visible: true };
   walk(statement.ast, (type, body) => {
     if (type === 'RangeFunction' && !readsNoTable(body)) reads.visible = false;
     if (type !== 'RangeVar' || isCatalogRelation(body)) return;
     const schema = body.schemaname as string | undefined;
     const name = body.relname as string;
-    if (body.catalogname) reads.visible = false;
+    if (body.catalogname || sampled.has(body)) reads.visible = false;
     else if (schema === undefined && ctes.has(name)) return;
     else {
       const relation = resolve(schema, name);

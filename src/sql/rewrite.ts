@@ -125,14 +125,24 @@ export function rewriteForDuckDB(
   return render(start, end);
 }
 
-/** A table read with its hot tier twin: the name becomes the union (readSql), under the table's name unless aliased. */
+/**
+ * A table read with its hot tier twin: the name becomes the union (readSql),
+ * under the table's name unless aliased; `ONLY t` the same (a table has no
+ * children here), and `TABLE t` the query it is short for.
+ */
 function twinEdit(range: AstNode, tokens: ScanToken[], hot: HotReads | undefined): Edit | undefined {
   const twin = hot?.twins.get(range);
   if (!twin) return undefined;
-  const first = tokenIndexAt(tokens, range.location as number);
+  let first = tokenIndexAt(tokens, range.location as number);
   if (first < 0) return undefined;
   const last = qualifiedNameEnd(tokens, first);
-  const text = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
+  let text = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
+  const before = tokens[first - 1]?.text.toUpperCase();
+  if (before === 'ONLY') first--;
+  else if (before === 'TABLE') {
+    first--;
+    text = `SELECT * FROM ${text}`;
+  }
   return { start: tokens[first]!.start, end: tokens[last]!.end, build: () => text };
 }
 
