@@ -20,21 +20,43 @@ export interface RowSource {
   detach(maxRows: number): Promise<void>;
 }
 
-/** Rows streamed from DuckDB: only one chunk is held at a time. */
+/**
+ * Rows streamed from DuckDB: only one chunk is held at a time. `finished` is
+ * called once DuckDB has given its last row (or the rest is in memory).
+ */
 export class DuckDBRowSource implements RowSource {
   private buffered: Chunk[] | undefined;
 
-  constructor(private readonly result: DuckDBResult) {}
+  constructor(
+    private readonly result: DuckDBResult,
+    private finished?: () => void,
+  ) {}
 
   async nextChunk(): Promise<Chunk | null> {
     if (this.buffered) return this.buffered.shift() ?? null;
     const chunk = await this.result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) return null;
+    if (!chunk || chunk.rowCount === 0) {
+      this.finish();
+      return null;
+    }
     return { columns: chunk.getColumns(), rowCount: chunk.rowCount };
   }
 
   async detach(maxRows: number): Promise<void> {
     if (this.buffered) return;
+    try {
+      this.buffered = await this.readAll(maxRows);
+    } finally {
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    this.finished?.();
+    this.finished = undefined;
+  }
+
+  private async readAll(maxRows: number): Promise<Chunk[]> {
     const chunks: Chunk[] = [];
     let rows = 0;
     for (let chunk = await this.nextChunk(); chunk; chunk = await this.nextChunk()) {
@@ -48,7 +70,7 @@ export class DuckDBRowSource implements RowSource {
       }
       chunks.push(chunk);
     }
-    this.buffered = chunks;
+    return chunks;
   }
 }
 

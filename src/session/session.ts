@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { BackendWriter } from '../../protocol/backend.js';
 import { FrontendParser, parseSASLInitialResponse } from '../../protocol/frontend.js';
 import {
@@ -155,6 +155,8 @@ export class Session implements StatementContext {
   // ---- transactions and writes -------------------------------------------
 
   private lease: WriteLease | undefined;
+  /** Autocommit reads whose results DuckDB may still be producing (beginRead). */
+  private readonly readHolds = new Set<() => void>();
   /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
   private snapshotsTaken = false;
 
@@ -293,8 +295,16 @@ export class Session implements StatementContext {
   }
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
-    await this.awaitAcknowledgedWrites();
-    await this.takeTransactionSnapshots();
+    await this.detachPortals();
+    const read = await this.beginRead();
+    try {
+      return await this.copyOutRows(statement, options);
+    } finally {
+      this.endRead(read);
+    }
+  }
+
+  private async copyOutRows(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
     const ast = statement.ast;
     let sql: string;
     let targets: (OutputTarget | null)[] | undefined;
@@ -312,14 +322,7 @@ export class Session implements StatementContext {
       const columns = ast.attlist ? names(ast.attlist).map(quoteIdent).join(', ') : '*';
       sql = `SELECT ${columns} FROM ${relation.schemaname ? `${quoteIdent(relation.schemaname)}.` : ''}${quoteIdent(relation.relname)}`;
     }
-    await this.detachPortals();
-    const release = this.holdReads();
-    let result: DuckDBResult;
-    try {
-      result = await this.conn.stream(sql);
-    } finally {
-      release?.();
-    }
+    const result = await this.conn.stream(sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), targets);
     const rows = await sendCopyOut(this.hooksForCopy(), columns, new DuckDBRowSource(result), options, this.outputSettings());
     return { kind: 'command', tag: `COPY ${rows}` };
@@ -341,16 +344,44 @@ export class Session implements StatementContext {
   }
 
   /**
-   * Marks an autocommit read as running until it has started (HotTier.holdReads);
-   * a transaction takes its snapshots in a safe order at its first read instead.
+   * Before a query reads DuckDB on this session's connection. Autocommit: it
+   * waits for the writes acknowledged before it (through the hot tier when
+   * the plan can), and marks the read as running until its result is read
+   * (endRead): DuckDB takes a query's snapshot of each database when its
+   * scan of that database starts, so the rows the apply moves must stay in
+   * the twins until then (HotTier.holdReads). In a transaction: the first
+   * read takes the transaction's snapshots (ensureTransactionSnapshot).
    */
-  private holdReads(): (() => void) | undefined {
-    return this.txStatus === 'I' ? this.services.writer.holdReads() : undefined;
+  private async beginRead(hot?: HotReads): Promise<(() => void) | undefined> {
+    if (this.txStatus !== 'I') {
+      await this.ensureTransactionSnapshot();
+      return undefined;
+    }
+    await this.awaitAcknowledgedWrites(hot);
+    const release = this.services.writer.holdReads();
+    this.readHolds.add(release);
+    return release;
   }
 
-  /** The first read of a transaction on this session's connection (not the writer's) takes its snapshots (takeSnapshots). */
-  private async takeTransactionSnapshots(): Promise<void> {
+  /** A read's result is read to its end, in memory, or abandoned: DuckDB will not scan for it again. */
+  private endRead(release: (() => void) | undefined): void {
+    if (release && this.readHolds.delete(release)) release();
+  }
+
+  private endAllReads(): void {
+    for (const release of [...this.readHolds]) this.endRead(release);
+  }
+
+  /**
+   * The first use of this session's connection in a transaction (a Parse
+   * too: preparing a statement in a DuckDB transaction fixes its snapshot)
+   * waits for every acknowledged write to be applied, then takes the
+   * transaction's snapshots, of the twins first (takeSnapshots). Not when
+   * the transaction has written: it reads on the writer's connection.
+   */
+  private async ensureTransactionSnapshot(): Promise<void> {
     if (this.txStatus === 'I' || this.lease || this.snapshotsTaken) return;
+    await this.awaitAcknowledgedWrites();
     await takeSnapshots(this.conn);
     this.snapshotsTaken = true;
   }
@@ -459,6 +490,7 @@ export class Session implements StatementContext {
   }
 
   private async release(): Promise<void> {
+    this.endAllReads();
     if (!this.connection) return;
     if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
@@ -793,6 +825,8 @@ export class Session implements StatementContext {
     for (const portal of this.portals.values()) {
       if (portal !== except && portal.cursor && !portal.cursor.done) await portal.cursor.detach(this.services.limits.maxDetachedRows);
     }
+    // The next statement ends any stream left (a portal dropped at Sync): DuckDB scans for none of them again.
+    this.endAllReads();
   }
 
   /** Starts a statement: a row source for queries, the finished command otherwise. */
@@ -802,21 +836,28 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
-    await this.awaitAcknowledgedWrites(plan.hot);
-    await this.takeTransactionSnapshots();
-    const release = this.holdReads();
+    const read = await this.beginRead(plan.hot);
     try {
-      if (plan.explain) return await explainRows(this.conn, plan.sql);
-      return await this.startQuery(plan, bound);
-    } finally {
-      release?.();
+      if (plan.explain) {
+        const rows = await explainRows(this.conn, plan.sql);
+        this.endRead(read);
+        return rows;
+      }
+      return await this.startQuery(plan, bound, read);
+    } catch (error) {
+      this.endRead(read);
+      throw error;
     }
   }
 
-  private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
+  private async startQuery(
+    plan: Extract<Plan, { kind: 'query' }>,
+    bound: { prepared: DuckDBPreparedStatement } | undefined,
+    read: (() => void) | undefined,
+  ): Promise<Outcome> {
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result), tag: (rows) => `SELECT ${rows}` };
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endRead(read)), tag: (rows) => `SELECT ${rows}` };
   }
 
   // ---- extended query -----------------------------------------------------
@@ -831,6 +872,7 @@ export class Session implements StatementContext {
     if (statement) this.guardFailedTransaction(statement);
     const plan: Plan = statement ? planStatement(statement, this.rewrite) : { kind: 'empty' };
     const entry: Statement = { name: message.name, sql: message.sql, plan, paramOids: [] };
+    if (plan.kind === 'query' || plan.kind === 'write') await this.ensureTransactionSnapshot();
     if (plan.kind === 'query') {
       await this.detachPortals();
       entry.query = await preparePlan(this.conn, plan, message.parameterTypes, this.rewrite);
@@ -971,6 +1013,7 @@ export class Session implements StatementContext {
       const query = portal.statement.query!;
       const cursor = await this.withStatement(async () => {
         await this.detachPortals(portal);
+        await this.ensureTransactionSnapshot();
         const prepared = await bindPlan(this.conn, query, values, types, texts);
         const outcome = await this.start(plan, { prepared });
         if (outcome.kind !== 'rows') throw new SqlError(SqlState.InternalError, 'query produced no rows');

@@ -1,7 +1,8 @@
-import { isCatalogRelation } from '../pgcatalog/rewrite.js';
+import type { ScanToken } from 'libpg-query';
+import { isCatalogRelation, qualifiedNameEnd } from '../pgcatalog/rewrite.js';
 import type { HotRelation, HotTwin } from '../write/hot-tier.js';
-import { names, walk } from './ast.js';
-import type { AstNode, ParsedStatement } from './parse.js';
+import { names, tokenIndexAt, walk } from './ast.js';
+import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
 /**
  * What a query reads of the hot tier (src/write/hot-tier.ts): the relation
@@ -9,8 +10,9 @@ import type { AstNode, ParsedStatement } from './parse.js';
  * see acknowledged rows that way — every relation it names is a table, its
  * own CTE or a catalog relation. A view, a table function or a name not
  * known hides what it reads: such a query waits for the persistent apply, as
- * does one that samples a table or names a column `schema.table.column`
- * (the rewrite would change what those mean).
+ * does one that samples a table, names a column `schema.table.column`, names
+ * a table also named by one of its CTEs, or writes `t*` or `ONLY (t)` (the
+ * rewrite would change what those mean, or cannot replace them).
  */
 export type HotReads = { twins: Map<AstNode, HotTwin>; visible: boolean };
 
@@ -43,18 +45,42 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
   });
   if (qualifiedColumns) return undefined;
   const reads: HotReads = { twins: new Map(), visible: true };
+  let tokens: ScanToken[] | undefined;
   walk(statement.ast, (type, body) => {
     if (type === 'RangeFunction' && !readsNoTable(body)) reads.visible = false;
     if (type !== 'RangeVar' || isCatalogRelation(body)) return;
     const schema = body.schemaname as string | undefined;
     const name = body.relname as string;
-    if (body.catalogname || sampled.has(body)) reads.visible = false;
-    else if (schema === undefined && ctes.has(name)) return;
-    else {
-      const relation = resolve(schema, name);
-      if (relation.kind === 'twin') reads.twins.set(body, relation.twin);
-      else if (relation.kind === 'unknown') reads.visible = false;
+    if (body.catalogname || sampled.has(body)) {
+      reads.visible = false;
+      return;
     }
+    const relation = resolve(schema, name);
+    // CTE names are not scoped here: a name that is both a CTE and a table may mean either.
+    if (schema === undefined && ctes.has(name)) {
+      if (relation.kind === 'twin') reads.visible = false;
+      return;
+    }
+    if (relation.kind === 'twin') {
+      if (twinSpan(body, (tokens ??= tokensOf(statement.source, statement.start, statement.end)))) reads.twins.set(body, relation.twin);
+      else reads.visible = false;
+    } else if (relation.kind === 'unknown') reads.visible = false;
   });
   return reads;
+}
+
+/**
+ * The tokens a table read through its twin replaces: its name, with `ONLY`
+ * before it, or `TABLE t` whole (`query`: the replacement is a query, not a
+ * relation); undefined for a shape it cannot replace (`t*`, `ONLY (t)`).
+ */
+export function twinSpan(range: AstNode, tokens: ScanToken[]): { first: number; last: number; query: boolean } | undefined {
+  const at = tokenIndexAt(tokens, range.location as number);
+  if (at < 0) return undefined;
+  const last = qualifiedNameEnd(tokens, at);
+  if (tokens[last + 1]?.text === '*' || (tokens[at - 1]?.text === '(' && tokens[at - 2]?.text.toUpperCase() === 'ONLY')) return undefined;
+  const before = tokens[at - 1]?.text.toUpperCase();
+  if (before === 'ONLY') return { first: at - 1, last, query: false };
+  if (before === 'TABLE') return { first: at - 1, last, query: true };
+  return { first: at, last, query: false };
 }

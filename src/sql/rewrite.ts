@@ -1,10 +1,11 @@
+import { strict as assert } from 'node:assert';
 import type { ScanToken } from 'libpg-query';
 import { quoteIdent } from '../catalog/catalog.js';
 import { columnType } from '../catalog/column-types.js';
 import { SqlError, SqlState } from '../errors.js';
-import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, qualifiedNameEnd, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
+import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { readSql } from '../write/hot-tier.js';
-import type { HotReads, ResolveRelation } from './hot-reads.js';
+import { twinSpan, type HotReads, type ResolveRelation } from './hot-reads.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -125,25 +126,15 @@ export function rewriteForDuckDB(
   return render(start, end);
 }
 
-/**
- * A table read with its hot tier twin: the name becomes the union (readSql),
- * under the table's name unless aliased; `ONLY t` the same (a table has no
- * children here), and `TABLE t` the query it is short for.
- */
+/** A table read with its hot tier twin: the union (readSql), under the table's name unless aliased (twinSpan says what it replaces). */
 function twinEdit(range: AstNode, tokens: ScanToken[], hot: HotReads | undefined): Edit | undefined {
   const twin = hot?.twins.get(range);
   if (!twin) return undefined;
-  let first = tokenIndexAt(tokens, range.location as number);
-  if (first < 0) return undefined;
-  const last = qualifiedNameEnd(tokens, first);
-  let text = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
-  const before = tokens[first - 1]?.text.toUpperCase();
-  if (before === 'ONLY') first--;
-  else if (before === 'TABLE') {
-    first--;
-    text = `SELECT * FROM ${text}`;
-  }
-  return { start: tokens[first]!.start, end: tokens[last]!.end, build: () => text };
+  const span = twinSpan(range, tokens);
+  assert(span, 'hotReads took a table reference the rewrite cannot replace');
+  const relation = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
+  const text = span.query ? `SELECT * FROM ${relation}` : relation;
+  return { start: tokens[span.first]!.start, end: tokens[span.last]!.end, build: () => text };
 }
 
 export function quoteLiteral(value: string): string {

@@ -176,12 +176,20 @@ export class HotTier {
       work.push({ twin, statement: await this.statementFor(twin, table), json, batch });
     }
     assert(work.every(({ batch }) => batch.lsns[0]! > this.lsn), 'a batch goes into the hot tier twice');
-    // One autocommit insert per table: a statement's rows are in one table, so each statement stays atomic.
-    for (const { twin, statement, json, batch } of work) {
-      json.forEach((column, i) => statement.bindVarchar(i + 1, column));
-      statement.bindVarchar(json.length + 1, `[${batch.lsns.join(',')}]`);
-      this.filled.set(twin, batch.lsns[batch.lsns.length - 1]!);
-      await statement.run();
+    // Several tables in one transaction, so that no read sees a later LSN without an earlier one; one alone needs none.
+    const together = work.length > 1;
+    if (together) await this.conn.run('BEGIN TRANSACTION');
+    try {
+      for (const { twin, statement, json, batch } of work) {
+        json.forEach((column, i) => statement.bindVarchar(i + 1, column));
+        statement.bindVarchar(json.length + 1, `[${batch.lsns.join(',')}]`);
+        this.filled.set(twin, batch.lsns[batch.lsns.length - 1]!);
+        await statement.run();
+      }
+      if (together) await this.conn.run('COMMIT');
+    } catch (error) {
+      if (together) await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw error;
     }
     return true;
   }

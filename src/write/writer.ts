@@ -259,9 +259,10 @@ export class Writer {
       })
       .finally(() => {
         this.hotInserting = false;
-        if (this.hotBlocked) this.scheduleApply(true);
         this.releaseAppliedWaiters();
-        if (this.appliedWaiters.some((waiter) => waiter.hot) || this.hotReadsActive()) this.scheduleHot();
+        // Blocked, the apply serves the waiting reads (and unblocks); trying again at once would spin.
+        if (this.hotBlocked) this.scheduleApply(true);
+        else if (this.appliedWaiters.some((waiter) => waiter.hot) || this.hotReadsActive()) this.scheduleHot();
       });
   }
 
@@ -494,7 +495,7 @@ export class Writer {
   private scheduleApply(urgent = false): void {
     if (this.applying || this.failure || this.pendingApply.length === 0) return;
     const wait = this.lastApplyEnded + this.options.applyIntervalMs - Date.now();
-    const pressing = urgent || this.appliedWaiters.some((waiter) => !waiter.hot) || this.pendingApplyRows * 2 >= this.options.maxApplyRows;
+    const pressing = urgent || this.appliedWaiters.some((waiter) => !waiter.hot || this.hotBlocked) || this.pendingApplyRows * 2 >= this.options.maxApplyRows;
     if (wait > 0 && !pressing) {
       this.applyTimer ??= setTimeout(() => {
         this.applyTimer = undefined;
@@ -538,6 +539,7 @@ export class Writer {
       this.hot.applied(last);
       this.hotBlocked = false;
       this.discardHot();
+      if (this.appliedWaiters.some((waiter) => waiter.hot && waiter.lsn > last)) this.scheduleHot();
       this.pendingApplyRows -= rows;
       this.log.trace({ rows, ms: Math.round((performance.now() - started) * 100) / 100, lsn: String(last) }, 'applied to DuckDB');
       for (const waiter of this.applyRoomWaiters.splice(0)) waiter();
