@@ -156,6 +156,27 @@ describe('reads while the apply moves rows out of the twins', () => {
     await arka?.destroy();
   });
 
+  test('sixteen connections each read another’s acknowledged insert while the apply commits it: every read finds it', async () => {
+    const clients = await Promise.all(Array.from({ length: 16 }, () => arka.client({ types: rawTypes })));
+    try {
+      for (let round = 0; round < 8; round++) {
+        await clients[0]!.query(`CREATE TABLE seen_${round} (who int, i int)`);
+        await Promise.all(
+          clients.map(async (client, c) => {
+            const other = clients[(c + 7) % clients.length]!;
+            for (let i = 0; i < 3; i++) {
+              await client.query(`INSERT INTO seen_${round} VALUES (${c}, ${i})`);
+              const { rows } = await other.query({ text: `SELECT count(*) FROM seen_${round} WHERE who = ${c}`, rowMode: 'array' });
+              assert.deepEqual(rows, [[String(i + 1)]], `round ${round}: another connection counts connection ${c}'s rows`);
+            }
+          }),
+        );
+      }
+    } finally {
+      await Promise.all(clients.map((client) => client.end()));
+    }
+  });
+
   test('every read counts each acknowledged row exactly once, and never fewer than were acknowledged before it', async () => {
     const writer = await arka.client({ types: rawTypes });
     const readers = await Promise.all([1, 2, 3].map(() => arka.client({ types: rawTypes })));

@@ -52,8 +52,9 @@ export class DuckDBRowSource implements RowSource {
   }
 
   private finish(): void {
-    this.finished?.();
+    const finished = this.finished;
     this.finished = undefined;
+    finished?.();
   }
 
   private async readAll(maxRows: number): Promise<Chunk[]> {

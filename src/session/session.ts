@@ -155,12 +155,15 @@ export class Session implements StatementContext {
   // ---- transactions and writes -------------------------------------------
 
   private lease: WriteLease | undefined;
-  /** Autocommit reads whose results DuckDB may still be producing (beginRead). */
-  private readonly readHolds = new Set<() => void>();
+  /** An autocommit read's DuckDB transaction is open (beginRead) until its result is read (endRead). */
+  private readTransaction = false;
+  /** The read transaction's end, under way (finishRead): the connection's next statement waits for it. */
+  private readEnding: Promise<void> | undefined;
   /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
   private snapshotsTaken = false;
 
   async beginTransaction(): Promise<void> {
+    await this.endRead();
     await this.connection!.run('BEGIN TRANSACTION');
     this.snapshotsTaken = false;
     this.txStatus = 'T';
@@ -296,11 +299,11 @@ export class Session implements StatementContext {
 
   private async copyOut(statement: ParsedStatement, options: CopyOptions): Promise<Outcome> {
     await this.detachPortals();
-    const read = await this.beginRead();
+    await this.beginRead();
     try {
       return await this.copyOutRows(statement, options);
     } finally {
-      this.endRead(read);
+      await this.endRead();
     }
   }
 
@@ -346,30 +349,34 @@ export class Session implements StatementContext {
   /**
    * Before a query reads DuckDB on this session's connection. Autocommit: it
    * waits for the writes acknowledged before it (through the hot tier when
-   * the plan can), and marks the read as running until its result is read
-   * (endRead): DuckDB takes a query's snapshot of each database when its
-   * scan of that database starts, so the rows the apply moves must stay in
-   * the twins until then (HotTier.holdReads). In a transaction: the first
-   * read takes the transaction's snapshots (ensureTransactionSnapshot).
+   * the plan can), then runs in a DuckDB transaction of its own until its
+   * result is read (endRead): a streaming query outside one can see a
+   * concurrent commit in one table and not in another, and the transaction
+   * takes its snapshot of the twins before the persistent one
+   * (takeSnapshots). In a transaction: the first read takes the
+   * transaction's snapshots (ensureTransactionSnapshot).
    */
-  private async beginRead(hot?: HotReads): Promise<(() => void) | undefined> {
-    if (this.txStatus !== 'I') {
-      await this.ensureTransactionSnapshot();
-      return undefined;
-    }
+  private async beginRead(hot?: HotReads): Promise<void> {
+    if (this.txStatus !== 'I') return this.ensureTransactionSnapshot();
     await this.awaitAcknowledgedWrites(hot);
-    const release = this.services.writer.holdReads();
-    this.readHolds.add(release);
-    return release;
+    await this.endRead();
+    await takeSnapshots(this.conn, true);
+    this.readTransaction = true;
   }
 
-  /** A read's result is read to its end, in memory, or abandoned: DuckDB will not scan for it again. */
-  private endRead(release: (() => void) | undefined): void {
-    if (release && this.readHolds.delete(release)) release();
+  /** The autocommit read's result is read to its end, in memory, or abandoned: its transaction ends. */
+  private async endRead(): Promise<void> {
+    this.finishRead();
+    const ending = this.readEnding;
+    this.readEnding = undefined;
+    await ending;
   }
 
-  private endAllReads(): void {
-    for (const release of [...this.readHolds]) this.endRead(release);
+  /** Ends the read transaction without waiting (the client gets its rows meanwhile); endRead waits. */
+  private finishRead(): void {
+    if (!this.readTransaction) return;
+    this.readTransaction = false;
+    this.readEnding = rollbackQuietly(this.connection!);
   }
 
   /**
@@ -490,7 +497,6 @@ export class Session implements StatementContext {
   }
 
   private async release(): Promise<void> {
-    this.endAllReads();
     if (!this.connection) return;
     if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
@@ -825,8 +831,8 @@ export class Session implements StatementContext {
     for (const portal of this.portals.values()) {
       if (portal !== except && portal.cursor && !portal.cursor.done) await portal.cursor.detach(this.services.limits.maxDetachedRows);
     }
-    // The next statement ends any stream left (a portal dropped at Sync): DuckDB scans for none of them again.
-    this.endAllReads();
+    // The next statement ends any stream left (a portal dropped at Sync) and the read transaction with it.
+    await this.endRead();
   }
 
   /** Starts a statement: a row source for queries, the finished command otherwise. */
@@ -836,28 +842,24 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
-    const read = await this.beginRead(plan.hot);
+    await this.beginRead(plan.hot);
     try {
       if (plan.explain) {
         const rows = await explainRows(this.conn, plan.sql);
-        this.endRead(read);
+        await this.endRead();
         return rows;
       }
-      return await this.startQuery(plan, bound, read);
+      return await this.startQuery(plan, bound);
     } catch (error) {
-      this.endRead(read);
+      await this.endRead();
       throw error;
     }
   }
 
-  private async startQuery(
-    plan: Extract<Plan, { kind: 'query' }>,
-    bound: { prepared: DuckDBPreparedStatement } | undefined,
-    read: (() => void) | undefined,
-  ): Promise<Outcome> {
+  private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endRead(read)), tag: (rows) => `SELECT ${rows}` };
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.finishRead()), tag: (rows) => `SELECT ${rows}` };
   }
 
   // ---- extended query -----------------------------------------------------

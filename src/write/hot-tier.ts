@@ -21,25 +21,21 @@ import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables
  * tables and the twins start empty.
  *
  * A DuckDB transaction takes its snapshot of each database when it first
- * touches it, so a read could see the persistent database before an apply
- * and the twin after rows were deleted from it. Rows are deleted from a twin
- * only after the apply that committed them, so a transaction whose twin
- * snapshot is the older of its two never misses a row: an explicit
- * transaction takes its snapshots in that order at its first read
- * (takeSnapshots). An autocommit query takes them in an order of DuckDB's
- * choosing, so rows the apply has committed are deleted from a twin only
- * once every query that started before that apply has started (holdReads /
- * discard).
+ * touches it, and a query not in an explicit transaction may even see a
+ * commit that happens while it streams in one table and not in another. So
+ * every read runs in a transaction that takes its snapshot of the twins
+ * first, then of the persistent database (takeSnapshots): rows are deleted
+ * from a twin only after the apply has committed them, so whatever the twin
+ * snapshot lacks, the later persistent snapshot holds.
  */
 
 export const HOT_DATABASE = 'arka_hot';
 /** An empty table a transaction reads to take its snapshot of the hot tier. */
 const ANCHOR = `${HOT_DATABASE}.main.__arka_anchor`;
 
-/** A transaction's first read: its snapshot of the twins first, then of the persistent database. */
-export async function takeSnapshots(conn: DuckDBConnection): Promise<void> {
-  await conn.run(`SELECT 1 FROM ${ANCHOR}`);
-  await conn.run('SELECT applied_lsn FROM arka_meta.state WHERE id = 1');
+/** In a transaction, before its first read: its snapshot of the twins first, then of the persistent database. */
+export async function takeSnapshots(conn: DuckDBConnection, begin = false): Promise<void> {
+  await conn.run(`${begin ? 'BEGIN TRANSACTION; ' : ''}SELECT 1 FROM ${ANCHOR}; SELECT applied_lsn FROM arka_meta.state WHERE id = 1`);
 }
 
 /** A twin: the in-memory table holding an append-only table's acknowledged, not yet applied, inserts. */
@@ -63,8 +59,6 @@ export function readSql(twin: HotTwin): string {
   return `(SELECT * FROM ${cold} UNION ALL SELECT * EXCLUDE (__lsn) FROM ${twin.qualified} WHERE __lsn > (SELECT applied_lsn FROM arka_meta.state WHERE id = 1))`;
 }
 
-type Discard = { afterApply: number; lsn: bigint };
-
 export class HotTier {
   /** Every acknowledged LSN up to this is in a twin or in the persistent database. */
   lsn = 0n;
@@ -74,11 +68,8 @@ export class HotTier {
   /** DDL ran and resync has not caught up: no relation resolves. */
   private stale = false;
   private readonly statements = new Map<HotTwin, Promise<DuckDBPreparedStatement>>();
-  /** Applies committed to the persistent database so far, and the reads in progress by the count when they started. */
-  private applies = 0;
-  private readonly reads = new Map<number, number>();
-  private nextRead = 1;
-  private readonly discards: Discard[] = [];
+  /** The persistent database holds every LSN up to this; the twins nothing up to `discarded`. */
+  private appliedLsn = 0n;
   private discarded = 0n;
   /** Twins that may hold rows, with the last LSN put in each. */
   private readonly filled = new Map<HotTwin, bigint>();
@@ -91,6 +82,7 @@ export class HotTier {
     await conn.run(`CREATE TABLE ${ANCHOR} (anchor BOOLEAN)`);
     const tier = new HotTier(conn);
     tier.lsn = applied;
+    tier.appliedLsn = applied;
     tier.discarded = applied;
     await tier.resync();
     return tier;
@@ -207,39 +199,21 @@ export class HotTier {
     return statement;
   }
 
-  /** An autocommit read is starting: until the returned function is called (once it has started), rows it might need stay in the twins. */
-  holdReads(): () => void {
-    const id = this.nextRead++;
-    this.reads.set(id, this.applies);
-    return () => {
-      this.reads.delete(id);
-    };
-  }
-
-  /** The persistent database now holds every LSN up to `lsn` (one more apply committed). */
+  /** The persistent database now holds every LSN up to `lsn`. */
   applied(lsn: bigint): void {
-    this.applies++;
-    this.discards.push({ afterApply: this.applies, lsn });
+    if (lsn > this.appliedLsn) this.appliedLsn = lsn;
   }
 
-  /**
-   * Deletes from the twins the rows every running read can see in the
-   * persistent database: those of applies committed before the oldest read
-   * in progress started.
-   */
+  /** Deletes from the twins the rows the persistent database holds (reads take their snapshots so that they need not stay: takeSnapshots). */
   async discard(): Promise<void> {
-    let oldest = this.applies;
-    for (const started of this.reads.values()) oldest = Math.min(oldest, started);
-    let upTo: bigint | undefined;
-    while (this.discards.length > 0 && this.discards[0]!.afterApply <= oldest) upTo = this.discards.shift()!.lsn;
-    if (upTo === undefined || upTo <= this.discarded) return;
+    const upTo = this.appliedLsn;
+    if (upTo <= this.discarded) return;
     for (const [twin, last] of this.filled) {
       await this.conn.run(`DELETE FROM ${twin.qualified} WHERE __lsn <= ${upTo}`);
       if (last <= upTo) this.filled.delete(twin);
     }
     this.discarded = upTo;
   }
-
 }
 
 /** The batch's columns are the table's, in order (a direct insert's always are). */

@@ -228,15 +228,6 @@ export class Writer {
     return throughHot && this.hot.lsn > applied ? this.hot.lsn : applied;
   }
 
-  /** A read is starting (see HotTier.holdReads); the returned function ends it. */
-  holdReads(): () => void {
-    const release = this.hot.holdReads();
-    return () => {
-      release();
-      this.discardHot();
-    };
-  }
-
   /**
    * Puts the acknowledged direct inserts not yet visible into the hot tier,
    * for the reads waiting through it. When a batch cannot go there, the
