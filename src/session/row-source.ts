@@ -29,14 +29,14 @@ export class DuckDBRowSource implements RowSource {
 
   constructor(
     private readonly result: DuckDBResult,
-    private finished?: () => void,
+    private finished?: () => Promise<void>,
   ) {}
 
   async nextChunk(): Promise<Chunk | null> {
     if (this.buffered) return this.buffered.shift() ?? null;
     const chunk = await this.result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) {
-      this.finish();
+      await this.finish();
       return null;
     }
     return { columns: chunk.getColumns(), rowCount: chunk.rowCount };
@@ -47,14 +47,14 @@ export class DuckDBRowSource implements RowSource {
     try {
       this.buffered = await this.readAll(maxRows);
     } finally {
-      this.finish();
+      await this.finish();
     }
   }
 
-  private finish(): void {
+  private async finish(): Promise<void> {
     const finished = this.finished;
     this.finished = undefined;
-    finished?.();
+    await finished?.();
   }
 
   private async readAll(maxRows: number): Promise<Chunk[]> {

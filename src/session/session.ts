@@ -157,8 +157,6 @@ export class Session implements StatementContext {
   private lease: WriteLease | undefined;
   /** An autocommit read's DuckDB transaction is open (beginRead) until its result is read (endRead). */
   private readTransaction = false;
-  /** The read transaction's end, under way (finishRead): the connection's next statement waits for it. */
-  private readEnding: Promise<void> | undefined;
   /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
   private snapshotsTaken = false;
 
@@ -364,19 +362,15 @@ export class Session implements StatementContext {
     this.readTransaction = true;
   }
 
-  /** The autocommit read's result is read to its end, in memory, or abandoned: its transaction ends. */
+  /**
+   * The autocommit read's result is read to its end, in memory, or
+   * abandoned: its transaction ends (awaited: nothing else may use the
+   * connection meanwhile, not even to close it).
+   */
   private async endRead(): Promise<void> {
-    this.finishRead();
-    const ending = this.readEnding;
-    this.readEnding = undefined;
-    await ending;
-  }
-
-  /** Ends the read transaction without waiting (the client gets its rows meanwhile); endRead waits. */
-  private finishRead(): void {
     if (!this.readTransaction) return;
     this.readTransaction = false;
-    this.readEnding = rollbackQuietly(this.connection!);
+    await rollbackQuietly(this.connection!);
   }
 
   /**
@@ -498,6 +492,7 @@ export class Session implements StatementContext {
 
   private async release(): Promise<void> {
     if (!this.connection) return;
+    await this.endRead();
     if (this.txStatus !== 'I') await this.rollbackTransaction().catch((error) => this.log.error({ err: error }, 'rollback at disconnect failed'));
     this.connection.closeSync();
     this.connection = undefined;
@@ -859,7 +854,7 @@ export class Session implements StatementContext {
   private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.finishRead()), tag: (rows) => `SELECT ${rows}` };
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endRead()), tag: (rows) => `SELECT ${rows}` };
   }
 
   // ---- extended query -----------------------------------------------------
