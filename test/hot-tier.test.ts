@@ -103,6 +103,8 @@ describe('reads through the hot tier, with the apply held back', () => {
     await writer.query('INSERT INTO logged VALUES (10), (20)');
     const changes = await rowsOf(reader, "SELECT k, __change_type FROM arka_changes('logged') ORDER BY __lsn");
     assert.deepEqual(changes, [['10', 'INSERT'], ['20', 'INSERT']]);
+    await writer.query('INSERT INTO logged VALUES (30)');
+    assert.deepEqual(await rowsOf(reader, 'SELECT count(*) FROM arka_meta.changes_logged'), [['3']], 'the CDC table read by name waits too');
   });
 
   test('a transaction reads one snapshot of the table and its twin, and an idle one does not keep applied rows in the twin', async () => {

@@ -114,6 +114,18 @@ describe('write path', () => {
     assert.equal((await client.query('SELECT count(*) AS n FROM events')).rows[0].n, '1');
   });
 
+  test('EXPLAIN ANALYZE of a write is refused (it would bypass the WAL); EXPLAIN of one shows its plan', async () => {
+    const before = (await client.query('SELECT count(*) AS n FROM events')).rows[0].n;
+    const refused = await sqlError(client.query("EXPLAIN ANALYZE INSERT INTO events VALUES ('2024-01-02 00:00:00+00', 2, 1)"));
+    assert.equal(refused.code, '0A000');
+    assert.match(refused.hint!, /write-ahead log/);
+    assert.equal((await sqlError(client.query('EXPLAIN (ANALYZE) DELETE FROM users'))).code, '0A000');
+    const plan = await client.query("EXPLAIN INSERT INTO events VALUES ('2024-01-02 00:00:00+00', 2, 1)");
+    assert.ok(plan.rows.length > 0);
+    assert.ok((await client.query('EXPLAIN ANALYZE SELECT count(*) FROM events')).rows.length > 0);
+    assert.equal((await client.query('SELECT count(*) AS n FROM events')).rows[0].n, before, 'nothing was inserted');
+  });
+
   test('UPDATE and DELETE with expressions over the old row, joins and RETURNING', async () => {
     await client.query('CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(10,2), owner text)');
     await client.query("INSERT INTO accounts VALUES (1, 100, 'a'), (2, 50, 'b'), (3, 0, 'c')");

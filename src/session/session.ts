@@ -339,6 +339,8 @@ export class Session implements StatementContext {
    * gives): it waits, bounded by readWaitTimeoutMs, for DuckDB to apply them.
    */
   private async awaitAcknowledgedWrites(hot?: HotReads): Promise<void> {
+    // A query that names only tables without twins (and no view) reads nothing the apply has not done at acknowledgement.
+    if (hot?.visible && hot.twins.size === 0) return;
     const writer = this.services.writer;
     const twins = hot?.visible ? [...hot.twins.values()] : undefined;
     await writer.waitApplied(writer.watermarks.walLsn, this.services.limits.readWaitTimeoutMs, twins);

@@ -3,7 +3,7 @@ import { alterTable, createTable, dropTables, quoteIdent, type DdlResult } from 
 import { SqlError, SqlState, notSupported } from '../errors.js';
 import { outputTargets, type OutputTarget } from '../sql/column-names.js';
 import { hotReads, type HotReads } from '../sql/hot-reads.js';
-import { type ParsedStatement } from '../sql/parse.js';
+import { type AstNode, type ParsedStatement } from '../sql/parse.js';
 import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
 import { ArrayRowSource, type Column, type RowSource } from './row-source.js';
 import type { SessionSettings } from './settings.js';
@@ -61,6 +61,15 @@ const UTILITY_STATEMENTS = new Set([
   'UnlistenStmt',
 ]);
 
+/** EXPLAIN ANALYZE (or `(ANALYZE true)`): the statement is run, not only planned. */
+function explainRuns(ast: AstNode): boolean {
+  return ((ast.options as AstNode[] | undefined) ?? []).some(({ DefElem: option }) => {
+    if (option?.defname !== 'analyze') return false;
+    const value = option.arg?.String?.sval ?? option.arg?.Boolean?.boolval ?? true;
+    return value !== false && value !== 'false' && value !== 'off' && value !== '0';
+  });
+}
+
 export function planStatement(statement: ParsedStatement, rewrite: RewriteContext): Plan {
   const { type, ast } = statement;
   if (type === 'SelectStmt') {
@@ -70,6 +79,9 @@ export function planStatement(statement: ParsedStatement, rewrite: RewriteContex
     return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: outputTargets(ast), explain: false, hot };
   }
   if (type === 'ExplainStmt') {
+    if (!ast.query?.SelectStmt && explainRuns(ast)) {
+      throw notSupported('EXPLAIN ANALYZE of a write is not supported', 'It would run the write in DuckDB, outside the write-ahead log; EXPLAIN without ANALYZE shows its plan.');
+    }
     const hot = hotReads(statement, rewrite.resolveRelation);
     return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: undefined, explain: true, hot };
   }

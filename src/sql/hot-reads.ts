@@ -34,6 +34,8 @@ function readsNoTable(range: AstNode): boolean {
 /** The hot reads of a query (SELECT, EXPLAIN); undefined for other statements. */
 export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | undefined): HotReads | undefined {
   if (!resolve || (statement.type !== 'SelectStmt' && statement.type !== 'ExplainStmt')) return undefined;
+  // EXPLAIN of a write plans it against the persistent tables, which must stay its target.
+  if (statement.type === 'ExplainStmt' && !statement.ast.query?.SelectStmt) return undefined;
   const ctes = new Set<string>();
   const sampled = new Set<AstNode>();
   let qualifiedColumns = false;

@@ -106,7 +106,8 @@ export class HotTier {
        GROUP BY ALL`,
     );
     const relations = await this.conn.runAndReadAll(
-      `SELECT schema_name, table_name, 'table' FROM duckdb_tables() WHERE database_name NOT IN ('${HOT_DATABASE}', 'temp') AND NOT internal
+      // Arka's own tables (the CDC logs) are left unknown: a read of one waits for the apply.
+      `SELECT schema_name, table_name, 'table' FROM duckdb_tables() WHERE database_name NOT IN ('${HOT_DATABASE}', 'temp') AND schema_name <> 'arka_meta' AND NOT internal
        UNION ALL SELECT schema_name, view_name, 'view' FROM duckdb_views() WHERE database_name NOT IN ('${HOT_DATABASE}', 'temp') AND NOT internal`,
     );
     const twins = new Map<string, HotTwin>();
