@@ -216,8 +216,10 @@ export class Session implements StatementContext {
 
   /** Runs DDL with the writer leased: in the transaction's lease, or one of its own. */
   private async runDdl(statement: ParsedStatement): Promise<Outcome> {
+    // Definitions are dropped before the DDL too: a read planned while it commits must not pair the new table with the old twin.
     if (this.txStatus !== 'I') {
       const lease = await this.transactionLease();
+      lease.invalidateTables();
       const outcome = await runUtility(statement, this);
       lease.invalidateTables();
       return outcome;
@@ -226,6 +228,7 @@ export class Session implements StatementContext {
     const lease = await this.services.writer.acquire(Number(this.settings.get('lock_timeout')));
     this.lease = lease;
     try {
+      lease.invalidateTables();
       return await runUtility(statement, this);
     } finally {
       lease.invalidateTables();
