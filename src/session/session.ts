@@ -352,17 +352,19 @@ export class Session implements StatementContext {
   /**
    * Before a query reads DuckDB on this session's connection. Autocommit: it
    * waits for the writes acknowledged before it (through the hot tier when
-   * the plan can), then runs in a DuckDB transaction of its own until its
-   * result is read (endRead): a streaming query outside one can see a
-   * concurrent commit in one table and not in another, and the transaction
-   * takes its snapshot of the twins before the persistent one
-   * (takeSnapshots). In a transaction: the first read takes the
+   * the plan can), then, when it reads a twin or more than one table, runs
+   * in a DuckDB transaction of its own until its result is read (endRead): a
+   * streaming query outside one can see a concurrent commit in one table and
+   * not in another, and the transaction takes its snapshot of the twins
+   * before the persistent one (takeSnapshots). In a transaction: the first read takes the
    * transaction's snapshots (ensureTransactionSnapshot).
    */
   private async beginRead(hot?: HotReads): Promise<void> {
     if (this.txStatus !== 'I') return this.ensureTransactionSnapshot();
     await this.awaitAcknowledgedWrites(hot);
     await this.endRead();
+    // One table (or none: `SELECT 1`, the catalog) without a twin is read consistently as it is.
+    if (hot?.visible && hot.twins.size === 0 && hot.tables <= 1) return;
     await takeSnapshots(this.conn, true);
     this.readTransaction = true;
   }

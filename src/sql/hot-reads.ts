@@ -14,7 +14,12 @@ import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
  * a table also named by one of its CTEs, or writes `t*` or `ONLY (t)` (the
  * rewrite would change what those mean, or cannot replace them).
  */
-export type HotReads = { twins: Map<AstNode, HotTwin>; visible: boolean };
+export type HotReads = {
+  twins: Map<AstNode, HotTwin>;
+  visible: boolean;
+  /** References to user tables (through a twin or not): a read of two or more needs one snapshot of them all. */
+  tables: number;
+};
 
 /** How a query's relation names resolve: `schema` undefined searches DuckDB's path. */
 export type ResolveRelation = (schema: string | undefined, name: string) => HotRelation;
@@ -46,7 +51,7 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
     if (type === 'ColumnRef' && ((body.fields as AstNode[] | undefined)?.length ?? 0) >= 3) qualifiedColumns = true;
   });
   if (qualifiedColumns) return undefined;
-  const reads: HotReads = { twins: new Map(), visible: true };
+  const reads: HotReads = { twins: new Map(), visible: true, tables: 0 };
   let tokens: ScanToken[] | undefined;
   walk(statement.ast, (type, body) => {
     if (type === 'RangeFunction' && !readsNoTable(body)) reads.visible = false;
@@ -63,6 +68,7 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
       if (relation.kind === 'twin') reads.visible = false;
       return;
     }
+    if (relation.kind !== 'unknown') reads.tables++;
     if (relation.kind === 'twin') {
       if (twinSpan(body, (tokens ??= tokensOf(statement.source, statement.start, statement.end)))) reads.twins.set(body, relation.twin);
       else reads.visible = false;
