@@ -32,11 +32,6 @@ export function qualifiedNameEnd(tokens: ScanToken[], first: number): number {
   return last;
 }
 
-/**
- * `FROM pg_catalog.pg_class c` → `FROM arka_pg.pg_class c`; relations naming
- * the session (pg_roles, pg_database, information_schema's) become table
- * macro calls keeping the name as alias: `arka_pg.pg_roles('arka', 'arka', 7) AS pg_roles`.
- */
 /** Whether a relation reference names pg_catalog or information_schema (relationEdit's concern, not a user table). */
 export function isCatalogRelation(range: AstNode): boolean {
   const schema = range.schemaname as string | undefined;
@@ -45,6 +40,11 @@ export function isCatalogRelation(range: AstNode): boolean {
   return schema === undefined && (PG_CATALOG_RELATIONS.has(name) || PG_CATALOG_SESSION_RELATIONS.has(name));
 }
 
+/**
+ * `FROM pg_catalog.pg_class c` → `FROM arka_pg.pg_class c`; relations naming
+ * the session (pg_roles, pg_database, information_schema's) become table
+ * macro calls keeping the name as alias: `arka_pg.pg_roles('arka', 'arka', 7) AS pg_roles`.
+ */
 export function relationEdit(range: AstNode, tokens: ScanToken[], context: CatalogContext): Edit | undefined {
   const schema = range.schemaname as string | undefined;
   const name = range.relname as string;

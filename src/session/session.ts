@@ -345,7 +345,7 @@ export class Session implements StatementContext {
     // A query that names only tables without twins (and no view) reads nothing the apply has not done at acknowledgement.
     if (hot?.visible && hot.twins.size === 0) return;
     const writer = this.services.writer;
-    const twins = hot?.visible ? [...hot.twins.values()] : undefined;
+    const twins = hot?.visible ? [...hot.twins.values()].map((read) => read.twin) : undefined;
     await writer.waitApplied(writer.watermarks.walLsn, this.services.limits.readWaitTimeoutMs, twins);
   }
 
@@ -356,8 +356,8 @@ export class Session implements StatementContext {
    * in a DuckDB transaction of its own until its result is read (endRead): a
    * streaming query outside one can see a concurrent commit in one table and
    * not in another, and the transaction takes its snapshot of the twins
-   * before the persistent one (takeSnapshots). In a transaction: the first read takes the
-   * transaction's snapshots (ensureTransactionSnapshot).
+   * before the persistent one (takeSnapshots). In a transaction: the first
+   * read takes the transaction's snapshots (ensureTransactionSnapshot).
    */
   private async beginRead(hot?: HotReads): Promise<void> {
     if (this.txStatus !== 'I') return this.ensureTransactionSnapshot();

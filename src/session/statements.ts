@@ -70,20 +70,24 @@ function explainRuns(ast: AstNode): boolean {
   });
 }
 
+/** A query's plan: its DuckDB text, with the tables it reads through the hot tier. */
+function queryPlan(statement: ParsedStatement, rewrite: RewriteContext, targets: (OutputTarget | null)[] | undefined, explain: boolean): Plan {
+  const hot = hotReads(statement, rewrite.resolveRelation);
+  return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets, explain, hot };
+}
+
 export function planStatement(statement: ParsedStatement, rewrite: RewriteContext): Plan {
   const { type, ast } = statement;
   if (type === 'SelectStmt') {
     if (ast.intoClause) throw notSupported('SELECT … INTO is not supported', 'Use CREATE TABLE and INSERT … SELECT.');
     if (ast.lockingClause) throw notSupported('SELECT … FOR UPDATE/SHARE is not supported');
-    const hot = hotReads(statement, rewrite.resolveRelation);
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: outputTargets(ast), explain: false, hot };
+    return queryPlan(statement, rewrite, outputTargets(ast), false);
   }
   if (type === 'ExplainStmt') {
     if (!ast.query?.SelectStmt && explainRuns(ast)) {
       throw notSupported('EXPLAIN ANALYZE of a write is not supported', 'It would run the write in DuckDB, outside the write-ahead log; EXPLAIN without ANALYZE shows its plan.');
     }
-    const hot = hotReads(statement, rewrite.resolveRelation);
-    return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets: undefined, explain: true, hot };
+    return queryPlan(statement, rewrite, undefined, true);
   }
   if (UTILITY_STATEMENTS.has(type)) return { kind: 'utility', statement };
   if (type === 'InsertStmt' || type === 'UpdateStmt' || type === 'DeleteStmt') return { kind: 'write', statement };

@@ -15,11 +15,15 @@ import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
  * rewrite would change what those mean, or cannot replace them).
  */
 export type HotReads = {
-  twins: Map<AstNode, HotTwin>;
+  /** Each table reference read through its twin, with the source bytes the rewrite replaces (twinSpan). */
+  twins: Map<AstNode, TwinRead>;
   visible: boolean;
   /** References to user tables (through a twin or not): a read of two or more needs one snapshot of them all. */
   tables: number;
 };
+
+/** A table reference read through its twin: the union replaces bytes `start`–`end`, as a query when `query` (`TABLE t`). */
+export type TwinRead = { twin: HotTwin; start: number; end: number; query: boolean };
 
 /** How a query's relation names resolve: `schema` undefined searches DuckDB's path. */
 export type ResolveRelation = (schema: string | undefined, name: string) => HotRelation;
@@ -70,7 +74,8 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
     }
     if (relation.kind !== 'unknown') reads.tables++;
     if (relation.kind === 'twin') {
-      if (twinSpan(body, (tokens ??= tokensOf(statement.source, statement.start, statement.end)))) reads.twins.set(body, relation.twin);
+      const span = twinSpan(body, (tokens ??= tokensOf(statement.source, statement.start, statement.end)));
+      if (span) reads.twins.set(body, { twin: relation.twin, ...span });
       else reads.visible = false;
     } else if (relation.kind === 'unknown') reads.visible = false;
   });
@@ -78,17 +83,16 @@ export function hotReads(statement: ParsedStatement, resolve: ResolveRelation | 
 }
 
 /**
- * The tokens a table read through its twin replaces: its name, with `ONLY`
+ * The source a table read through its twin replaces: its name, with `ONLY`
  * before it, or `TABLE t` whole (`query`: the replacement is a query, not a
  * relation); undefined for a shape it cannot replace (`t*`, `ONLY (t)`).
  */
-export function twinSpan(range: AstNode, tokens: ScanToken[]): { first: number; last: number; query: boolean } | undefined {
+function twinSpan(range: AstNode, tokens: ScanToken[]): Omit<TwinRead, 'twin'> | undefined {
   const at = tokenIndexAt(tokens, range.location as number);
   if (at < 0) return undefined;
   const last = qualifiedNameEnd(tokens, at);
   if (tokens[last + 1]?.text === '*' || (tokens[at - 1]?.text === '(' && tokens[at - 2]?.text.toUpperCase() === 'ONLY')) return undefined;
   const before = tokens[at - 1]?.text.toUpperCase();
-  if (before === 'ONLY') return { first: at - 1, last, query: false };
-  if (before === 'TABLE') return { first: at - 1, last, query: true };
-  return { first: at, last, query: false };
+  const first = before === 'ONLY' || before === 'TABLE' ? at - 1 : at;
+  return { start: tokens[first]!.start, end: tokens[last]!.end, query: before === 'TABLE' };
 }

@@ -1,11 +1,10 @@
-import { strict as assert } from 'node:assert';
 import type { ScanToken } from 'libpg-query';
 import { quoteIdent } from '../catalog/catalog.js';
 import { columnType } from '../catalog/column-types.js';
 import { SqlError, SqlState } from '../errors.js';
 import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { readSql } from '../write/hot-tier.js';
-import { twinSpan, type HotReads, type ResolveRelation } from './hot-reads.js';
+import type { HotReads, ResolveRelation } from './hot-reads.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -60,7 +59,7 @@ export function rewriteForDuckDB(
       }
       case 'RangeVar': {
         if (body === definedRelation) break;
-        const edit = relationEdit(body, lazyTokens(), context) ?? twinEdit(body, lazyTokens(), hot);
+        const edit = relationEdit(body, lazyTokens(), context) ?? twinEdit(body, hot);
         if (edit) edits.push(edit);
         break;
       }
@@ -126,15 +125,13 @@ export function rewriteForDuckDB(
   return render(start, end);
 }
 
-/** A table read with its hot tier twin: the union (readSql), under the table's name unless aliased (twinSpan says what it replaces). */
-function twinEdit(range: AstNode, tokens: ScanToken[], hot: HotReads | undefined): Edit | undefined {
-  const twin = hot?.twins.get(range);
-  if (!twin) return undefined;
-  const span = twinSpan(range, tokens);
-  assert(span, 'hotReads took a table reference the rewrite cannot replace');
-  const relation = `${readSql(twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
-  const text = span.query ? `SELECT * FROM ${relation}` : relation;
-  return { start: tokens[span.first]!.start, end: tokens[span.last]!.end, build: () => text };
+/** A table read with its hot tier twin: the union (readSql), under the table's name unless aliased, over the source hotReads found. */
+function twinEdit(range: AstNode, hot: HotReads | undefined): Edit | undefined {
+  const read = hot?.twins.get(range);
+  if (!read) return undefined;
+  const relation = `${readSql(read.twin)}${range.alias ? '' : ` AS ${quoteIdent(range.relname as string)}`}`;
+  const text = read.query ? `SELECT * FROM ${relation}` : relation;
+  return { start: read.start, end: read.end, build: () => text };
 }
 
 export function quoteLiteral(value: string): string {

@@ -68,8 +68,7 @@ export class HotTier {
   /** DDL ran and resync has not caught up: no relation resolves. */
   private stale = false;
   private readonly statements = new Map<HotTwin, Promise<DuckDBPreparedStatement>>();
-  /** The persistent database holds every LSN up to this; the twins nothing up to `discarded`. */
-  private appliedLsn = 0n;
+  /** The twins hold nothing up to this. */
   private discarded = 0n;
   /** Twins that may hold rows, with the last LSN put in each. */
   private readonly filled = new Map<HotTwin, bigint>();
@@ -82,7 +81,6 @@ export class HotTier {
     await conn.run(`CREATE TABLE ${ANCHOR} (anchor BOOLEAN)`);
     const tier = new HotTier(conn);
     tier.lsn = applied;
-    tier.appliedLsn = applied;
     tier.discarded = applied;
     await tier.resync();
     return tier;
@@ -155,9 +153,9 @@ export class HotTier {
 
   /**
    * Inserts acknowledged batches (in LSN order, all above `lsn`) into their
-   * twins; false, having inserted nothing, when
-   * one cannot go in (no twin of its definition, or a value JSON cannot
-   * carry): the persistent apply must then make them visible.
+   * twins; false, having inserted nothing, when one cannot go in (no twin of
+   * its definition, or a value JSON cannot carry): the persistent apply must
+   * then make them visible.
    */
   async insert(batches: { table: WriteTable; batch: ChangeBatch }[]): Promise<boolean> {
     const work: { twin: HotTwin; statement: DuckDBPreparedStatement; json: string[]; batch: ChangeBatch }[] = [];
@@ -200,14 +198,8 @@ export class HotTier {
     return statement;
   }
 
-  /** The persistent database now holds every LSN up to `lsn`. */
-  applied(lsn: bigint): void {
-    if (lsn > this.appliedLsn) this.appliedLsn = lsn;
-  }
-
-  /** Deletes from the twins the rows the persistent database holds (reads take their snapshots so that they need not stay: takeSnapshots). */
-  async discard(): Promise<void> {
-    const upTo = this.appliedLsn;
+  /** Deletes from the twins the rows up to `upTo`, which the persistent database holds (reads take their snapshots so that they need not stay: takeSnapshots). */
+  async discard(upTo: bigint): Promise<void> {
     if (upTo <= this.discarded) return;
     for (const [twin, last] of this.filled) {
       await this.conn.run(`DELETE FROM ${twin.qualified} WHERE __lsn <= ${upTo}`);

@@ -262,9 +262,9 @@ export class Writer {
     return Date.now() - this.lastHotRead < 1000 && !this.hotBlocked;
   }
 
-  /** Rows the apply has committed leave the twins once no read can need them there. */
+  /** Rows the apply has committed leave the twins. */
   private discardHot(): void {
-    void this.onHot(() => this.hot.discard()).catch((error) => this.log.error({ err: error }, 'discarding rows of the hot tier failed'));
+    void this.onHot(() => this.hot.discard(this.watermarks.duckdbLsn)).catch((error) => this.log.error({ err: error }, 'discarding rows of the hot tier failed'));
   }
 
   private onHot(work: () => Promise<void>): Promise<void> {
@@ -527,7 +527,6 @@ export class Writer {
         this.applyingItems = [];
       }
       this.watermarks.duckdbLsn = last;
-      this.hot.applied(last);
       this.hotBlocked = false;
       this.discardHot();
       if (this.appliedWaiters.some((waiter) => waiter.hot && waiter.lsn > last)) this.scheduleHot();
