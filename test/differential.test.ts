@@ -94,6 +94,17 @@ const CASES: Record<string, string[]> = {
     'DROP TABLE diff_events',
     'DROP TABLE IF EXISTS diff_events',
   ],
+  // Plain names in PostgreSQL, keywords DuckDB reserves (src/sql/duckdb-keywords.ts).
+  'names DuckDB reserves': [
+    'CREATE TABLE diff_words (at TIMESTAMP, show TEXT, by INTEGER, qualify INTEGER, pivot TEXT, semi INTEGER, describe TEXT)',
+    "INSERT INTO diff_words (at, show, by, qualify, pivot, semi, describe) VALUES ('2024-01-02 03:04:05', 'a', 2, 3, 'p', 4, 'd'), ('2024-01-01 00:00:00', 'b', 1, 5, 'q', 6, 'e')",
+    'SELECT at, show, by, qualify, pivot, semi, describe FROM diff_words ORDER BY at',
+    "SELECT w.at AT TIME ZONE 'UTC' AS at, count(*) AS by FROM diff_words w GROUP BY w.at ORDER BY at",
+    'SELECT by AS show, max(semi) OVER (PARTITION BY show ORDER BY by) AS glob FROM diff_words AS summarize ORDER BY by',
+    "SELECT \"at\" FROM diff_words WHERE at > '2024-01-01 12:00' AND show = 'a'",
+    'SELECT anti.by FROM diff_words anti ORDER BY 1',
+    'DROP TABLE diff_words',
+  ],
   'error SQLSTATEs': [
     'SELEC 1',
     'SELECT * FROM no_such_table',

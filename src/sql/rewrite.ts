@@ -5,6 +5,7 @@ import { SqlError, SqlState } from '../errors.js';
 import { castEdit, collateEdit, currentSchemas, expandArrayFieldEdit, functionEdits, relationEdit, type Edit } from '../pgcatalog/rewrite.js';
 import { readSql } from '../write/hot-tier.js';
 import type { HotReads, ResolveRelation } from './hot-reads.js';
+import { keywordNameEdits, mayNameDuckDBKeyword } from './duckdb-keywords.js';
 import { expressionSpan, names, tokenIndexAt, matchingParen, walk } from './ast.js';
 import { tokensOf, type AstNode, type ParsedStatement } from './parse.js';
 
@@ -109,7 +110,9 @@ export function rewriteForDuckDB(
       }
     }
   });
-  if (edits.length === 0) return source.toString('utf8', start, end);
+  const text = source.toString('utf8', start, end);
+  if (mayNameDuckDBKeyword(text)) edits.push(...keywordNameEdits(lazyTokens()));
+  if (edits.length === 0) return text;
   // By position; at the same position insertions first, then the widest edit (the others are nested in it).
   edits.sort((a, b) => a.start - b.start || Number(b.start === b.end) - Number(a.start === a.end) || b.end - a.end);
   const render = (from: number, to: number): string => {
