@@ -157,6 +157,8 @@ export class Session implements StatementContext {
   private lease: WriteLease | undefined;
   /** An autocommit read's DuckDB transaction is open (beginRead) until its result is read (endRead). */
   private readTransaction = false;
+  /** The ROLLBACK ending a read's transaction once DuckDB gave its last row (endReadSoon): the next use of the connection waits for it. */
+  private readEnding: Promise<void> | undefined;
   /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
   private snapshotsTaken = false;
 
@@ -375,9 +377,26 @@ export class Session implements StatementContext {
    * connection meanwhile, not even to close it).
    */
   private async endRead(): Promise<void> {
+    await this.readEnding;
     if (!this.readTransaction) return;
     this.readTransaction = false;
     await rollbackQuietly(this.connection!);
+  }
+
+  /**
+   * DuckDB gave the read its last row: its transaction ends while the
+   * response goes out. Every later use of the connection (handle, endRead)
+   * waits for the ROLLBACK first.
+   */
+  private endReadSoon(): Promise<void> {
+    if (!this.readTransaction) return Promise.resolve();
+    this.readTransaction = false;
+    const ending = rollbackQuietly(this.connection!);
+    this.readEnding = ending;
+    void ending.then(() => {
+      if (this.readEnding === ending) this.readEnding = undefined;
+    });
+    return Promise.resolve();
   }
 
   /**
@@ -570,6 +589,8 @@ export class Session implements StatementContext {
     if (this.phase === 'startup' || this.phase === 'authenticating') return this.handleStartup(message);
     const m = message as FrontendMessage;
     if (m.kind === 'Terminate') return this.close('terminate');
+    // What follows may use the connection (Sync and Flush do not): the last read's transaction has ended first.
+    if (m.kind !== 'Sync' && m.kind !== 'Flush') await this.readEnding;
     if (m.kind === 'Query') {
       await this.simpleQuery(m.sql);
       return;
@@ -861,7 +882,7 @@ export class Session implements StatementContext {
   private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endRead()), tag: (rows) => `SELECT ${rows}` };
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endReadSoon()), tag: (rows) => `SELECT ${rows}` };
   }
 
   // ---- extended query -----------------------------------------------------
