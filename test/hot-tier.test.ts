@@ -179,6 +179,28 @@ describe('reads while the apply moves rows out of the twins', () => {
     }
   });
 
+  test('a connection that closes or reads again right after a read (its transaction still ending) leaves the server whole', async () => {
+    const writer = await arka.client({ types: rawTypes });
+    try {
+      await writer.query('CREATE TABLE brief (k int)');
+      for (let round = 0; round < 40; round++) {
+        await writer.query(`INSERT INTO brief VALUES (${round})`);
+        const client = await arka.client({ types: rawTypes });
+        // Simple and extended protocol, back to back: each waits for the ROLLBACK of the read before it.
+        const simple = await client.query({ text: 'SELECT count(*) FROM brief', rowMode: 'array' });
+        const prepared = await client.query({ name: 'count_brief', text: 'SELECT count(*) FROM brief WHERE k >= $1', values: [0], rowMode: 'array' });
+        assert.deepEqual([simple.rows, prepared.rows], [[[String(round + 1)]], [[String(round + 1)]]]);
+        // Terminate right behind the read's response: the ROLLBACK may still be running.
+        client.query({ text: 'SELECT count(*) FROM brief', rowMode: 'array' }).catch(() => undefined);
+        await client.end();
+      }
+      assert.deepEqual((await writer.query({ text: 'SELECT count(*) FROM brief', rowMode: 'array' })).rows, [['40']]);
+      assert.deepEqual([arka.process.exitCode, arka.process.signalCode], [null, null], 'the server is still running');
+    } finally {
+      await writer.end();
+    }
+  });
+
   test('every read counts each acknowledged row exactly once, and never fewer than were acknowledged before it', async () => {
     const writer = await arka.client({ types: rawTypes });
     const readers = await Promise.all([1, 2, 3].map(() => arka.client({ types: rawTypes })));
