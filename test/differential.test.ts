@@ -103,6 +103,7 @@ const CASES: Record<string, string[]> = {
     'SELECT by AS show, max(semi) OVER (PARTITION BY show ORDER BY by) AS glob FROM diff_words AS summarize ORDER BY by',
     "SELECT \"at\" FROM diff_words WHERE at > '2024-01-01 12:00' AND show = 'a'",
     'SELECT anti.by FROM diff_words anti ORDER BY 1',
+    "SELECT at /* a name */ FROM diff_words ORDER /* a keyword */ BY at -- and a comment\n",
     'DROP TABLE diff_words',
   ],
   'error SQLSTATEs': [

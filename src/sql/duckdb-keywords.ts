@@ -4,11 +4,10 @@ import type { Edit } from '../pgcatalog/rewrite.js';
 /**
  * Words PostgreSQL lets a query use as plain names (column, table and
  * alias names) that DuckDB's parser reserves: `SELECT at FROM events` is
- * valid PostgreSQL and a syntax error in DuckDB. Derived from
- * duckdb_keywords() (reserved and type_function) less PostgreSQL's reserved
- * and type_func_name keywords, keeping those DuckDB refuses as a column
- * name; test/duckdb-keywords.test.ts derives it again from the DuckDB
- * Arka runs on.
+ * valid PostgreSQL and a syntax error in DuckDB. They are the words of
+ * duckdb_keywords() that PostgreSQL's grammar takes as a column name and
+ * DuckDB's does not; test/duckdb-keywords.test.ts derives the list again
+ * from the two parsers Arka runs on.
  */
 export const DUCKDB_ONLY_KEYWORDS: ReadonlySet<string> = new Set([
   'anti',
@@ -54,10 +53,12 @@ const KEYWORD_USE: Record<string, (tokens: ScanToken[], i: number) => boolean> =
 
 /** Double-quotes each of the words the statement uses as a name, so DuckDB reads it as one. */
 export function keywordNameEdits(tokens: ScanToken[]): Edit[] {
+  // Comments are tokens too; a keyword's neighbours are the words around it.
+  const words = tokens.filter((token) => token.tokenName !== 'C_COMMENT' && token.tokenName !== 'SQL_COMMENT');
   const edits: Edit[] = [];
-  tokens.forEach((token, i) => {
+  words.forEach((token, i) => {
     const word = token.text.toLowerCase();
-    if (!DUCKDB_ONLY_KEYWORDS.has(word) || KEYWORD_USE[word]?.(tokens, i)) return;
+    if (!DUCKDB_ONLY_KEYWORDS.has(word) || KEYWORD_USE[word]?.(words, i)) return;
     edits.push({ start: token.start, end: token.end, build: () => `"${word}"` });
   });
   return edits;
