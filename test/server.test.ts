@@ -202,6 +202,32 @@ describe('server over the raw protocol', () => {
     wire.end();
   });
 
+  test('a small result computed whole (a LIMIT) suspends and resumes the same, with other statements between', async () => {
+    const wire = await WireClient.connect(arka.port);
+    wire.send(
+      serialize.parse({ name: 'small', text: 'SELECT i FROM range(10) t(i) ORDER BY i LIMIT 6' }),
+      serialize.bind({ portal: 'p', statement: 'small' }),
+      serialize.execute({ portal: 'p', rows: 4 }),
+      serialize.parse({ name: 'one', text: 'SELECT 1' }),
+      serialize.bind({ portal: 'q', statement: 'one' }),
+      serialize.execute({ portal: 'q' }),
+      serialize.execute({ portal: 'p', rows: 4 }),
+      serialize.sync(),
+    );
+    const messages = await wire.until('readyForQuery');
+    assert.deepEqual(names(messages), [
+      'parseComplete', 'bindComplete',
+      'dataRow', 'dataRow', 'dataRow', 'dataRow', 'portalSuspended',
+      'parseComplete', 'bindComplete', 'dataRow', 'commandComplete',
+      'dataRow', 'dataRow', 'commandComplete',
+      'readyForQuery',
+    ]);
+    const rows = messages.filter((m) => m.name === 'dataRow').map((m) => (m['fields'] as string[])[0]);
+    assert.deepEqual(rows, ['0', '1', '2', '3', '1', '4', '5']);
+    assert.equal(messages.at(-2)!['text'], 'SELECT 2');
+    wire.end();
+  });
+
   test('after an error, messages are skipped until Sync', async () => {
     const wire = await WireClient.connect(arka.port);
     wire.send(

@@ -1,4 +1,4 @@
-import type { DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBMaterializedResult, DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { SqlError, SqlState } from '../errors.js';
 
 /**
@@ -73,6 +73,23 @@ export class DuckDBRowSource implements RowSource {
     }
     return chunks;
   }
+}
+
+/** Rows DuckDB computed whole (a small result: returnsFewRows), read chunk by chunk without another call. */
+export class MaterializedRowSource implements RowSource {
+  private next = 0;
+
+  constructor(private readonly result: DuckDBMaterializedResult) {}
+
+  async nextChunk(): Promise<Chunk | null> {
+    while (this.next < this.result.chunkCount) {
+      const chunk = this.result.getChunk(this.next++);
+      if (chunk.rowCount > 0) return { columns: chunk.getColumns(), rowCount: chunk.rowCount };
+    }
+    return null;
+  }
+
+  async detach(): Promise<void> {}
 }
 
 /** Rows Arka computed itself (SHOW, EXPLAIN). */

@@ -38,7 +38,7 @@ import { PgOid } from '../types/pg-types.js';
 import { decodeParameter, InvalidParameterError } from '../types/params.js';
 import { bindPlan, preparePlan, unknownLiteral, type PreparedQuery } from './prepared.js';
 import { fieldDescriptions, formatsFor, ResultCursor } from './result-cursor.js';
-import { ArrayRowSource, DuckDBRowSource, type Column } from './row-source.js';
+import { ArrayRowSource, DuckDBRowSource, MaterializedRowSource, type Column } from './row-source.js';
 import { ScramExchange, ScramProtocolError, type ScramSecret } from './scram.js';
 import { SessionSettings, VERSION_STRING } from './settings.js';
 import {
@@ -880,9 +880,16 @@ export class Session implements StatementContext {
   }
 
   private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
+    const tag = (rows: number) => `SELECT ${rows}`;
+    if (plan.fewRows) {
+      const result = bound ? await bound.prepared.run() : await this.conn.run(plan.sql);
+      // Every row is in memory: the read's transaction can end now.
+      await this.endReadSoon();
+      return { kind: 'rows', columns: resultColumns(result.columnNames(), result.columnTypes(), plan.targets), source: new MaterializedRowSource(result), tag };
+    }
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
     const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endReadSoon()), tag: (rows) => `SELECT ${rows}` };
+    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endReadSoon()), tag };
   }
 
   // ---- extended query -----------------------------------------------------

@@ -5,6 +5,7 @@ import { outputTargets, type OutputTarget } from '../sql/column-names.js';
 import { hotReads, type HotReads } from '../sql/hot-reads.js';
 import { type AstNode, type ParsedStatement } from '../sql/parse.js';
 import { quoteLiteral, rewriteForDuckDB, type RewriteContext } from '../sql/rewrite.js';
+import { returnsFewRows } from '../sql/result-size.js';
 import { ArrayRowSource, type Column, type RowSource } from './row-source.js';
 import type { SessionSettings } from './settings.js';
 
@@ -29,7 +30,16 @@ export interface StatementContext {
 export type Plan =
   | { kind: 'empty' }
   /** Runs on DuckDB and returns rows: SELECT, VALUES, TABLE, WITH, EXPLAIN. */
-  | { kind: 'query'; statement: ParsedStatement; sql: string; targets: (OutputTarget | null)[] | undefined; explain: boolean; hot: HotReads | undefined }
+  | {
+      kind: 'query';
+      statement: ParsedStatement;
+      sql: string;
+      targets: (OutputTarget | null)[] | undefined;
+      explain: boolean;
+      hot: HotReads | undefined;
+      /** The result is certainly small (returnsFewRows): it is computed whole, in one DuckDB call. */
+      fewRows: boolean;
+    }
   /** Run by Arka: SET, SHOW, transaction control, DDL. */
   | { kind: 'utility'; statement: ParsedStatement }
   /** INSERT, UPDATE, DELETE: through the writer, the WAL and the apply. */
@@ -73,7 +83,8 @@ function explainRuns(ast: AstNode): boolean {
 /** A query's plan: its DuckDB text, with the tables it reads through the hot tier. */
 function queryPlan(statement: ParsedStatement, rewrite: RewriteContext, targets: (OutputTarget | null)[] | undefined, explain: boolean): Plan {
   const hot = hotReads(statement, rewrite.resolveRelation);
-  return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets, explain, hot };
+  const fewRows = !explain && statement.type === 'SelectStmt' && returnsFewRows(statement.ast);
+  return { kind: 'query', statement, sql: rewriteForDuckDB(statement, rewrite, undefined, hot), targets, explain, hot, fewRows };
 }
 
 export function planStatement(statement: ParsedStatement, rewrite: RewriteContext): Plan {
