@@ -29,14 +29,14 @@ export class DuckDBRowSource implements RowSource {
 
   constructor(
     private readonly result: DuckDBResult,
-    private finished?: () => Promise<void>,
+    private finished?: () => void,
   ) {}
 
   async nextChunk(): Promise<Chunk | null> {
     if (this.buffered) return this.buffered.shift() ?? null;
     const chunk = await this.result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) {
-      await this.finish();
+      this.finish();
       return null;
     }
     return { columns: chunk.getColumns(), rowCount: chunk.rowCount };
@@ -47,14 +47,14 @@ export class DuckDBRowSource implements RowSource {
     try {
       this.buffered = await this.readAll(maxRows);
     } finally {
-      await this.finish();
+      this.finish();
     }
   }
 
-  private async finish(): Promise<void> {
+  private finish(): void {
     const finished = this.finished;
     this.finished = undefined;
-    await finished?.();
+    finished?.();
   }
 
   private async readAll(maxRows: number): Promise<Chunk[]> {

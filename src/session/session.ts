@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { BackendWriter } from '../../protocol/backend.js';
 import { FrontendParser, parseSASLInitialResponse } from '../../protocol/frontend.js';
 import {
@@ -38,7 +38,7 @@ import { PgOid } from '../types/pg-types.js';
 import { decodeParameter, InvalidParameterError } from '../types/params.js';
 import { bindPlan, preparePlan, unknownLiteral, type PreparedQuery } from './prepared.js';
 import { fieldDescriptions, formatsFor, ResultCursor } from './result-cursor.js';
-import { ArrayRowSource, DuckDBRowSource, MaterializedRowSource, type Column } from './row-source.js';
+import { ArrayRowSource, DuckDBRowSource, MaterializedRowSource, type Column, type RowSource } from './row-source.js';
 import { ScramExchange, ScramProtocolError, type ScramSecret } from './scram.js';
 import { SessionSettings, VERSION_STRING } from './settings.js';
 import {
@@ -355,7 +355,7 @@ export class Session implements StatementContext {
    * Before a query reads DuckDB on this session's connection. Autocommit: it
    * waits for the writes acknowledged before it (through the hot tier when
    * the plan can), then, when it reads a twin or more than one table, runs
-   * in a DuckDB transaction of its own until its result is read (endRead): a
+   * in a DuckDB transaction of its own until its result is read (endReadSoon; endRead when abandoned): a
    * streaming query outside one can see a concurrent commit in one table and
    * not in another, and the transaction takes its snapshot of the twins
    * before the persistent one (takeSnapshots). In a transaction: the first
@@ -377,7 +377,7 @@ export class Session implements StatementContext {
    * connection meanwhile, not even to close it).
    */
   private async endRead(): Promise<void> {
-    await this.readEnding;
+    if (this.readEnding) await this.readEnding;
     if (!this.readTransaction) return;
     this.readTransaction = false;
     await rollbackQuietly(this.connection!);
@@ -388,15 +388,14 @@ export class Session implements StatementContext {
    * response goes out. Every later use of the connection (handle, endRead)
    * waits for the ROLLBACK first.
    */
-  private endReadSoon(): Promise<void> {
-    if (!this.readTransaction) return Promise.resolve();
+  private endReadSoon(): void {
+    if (!this.readTransaction) return;
     this.readTransaction = false;
     const ending = rollbackQuietly(this.connection!);
     this.readEnding = ending;
     void ending.then(() => {
       if (this.readEnding === ending) this.readEnding = undefined;
     });
-    return Promise.resolve();
   }
 
   /**
@@ -590,7 +589,7 @@ export class Session implements StatementContext {
     const m = message as FrontendMessage;
     if (m.kind === 'Terminate') return this.close('terminate');
     // What follows may use the connection (Sync and Flush do not): the last read's transaction has ended first.
-    if (m.kind !== 'Sync' && m.kind !== 'Flush') await this.readEnding;
+    if (this.readEnding && m.kind !== 'Sync' && m.kind !== 'Flush') await this.readEnding;
     if (m.kind === 'Query') {
       await this.simpleQuery(m.sql);
       return;
@@ -880,16 +879,20 @@ export class Session implements StatementContext {
   }
 
   private async startQuery(plan: Extract<Plan, { kind: 'query' }>, bound: { prepared: DuckDBPreparedStatement } | undefined): Promise<Outcome> {
-    const tag = (rows: number) => `SELECT ${rows}`;
+    const rows = (result: DuckDBResult, source: RowSource): Outcome => ({
+      kind: 'rows',
+      columns: resultColumns(result.columnNames(), result.columnTypes(), plan.targets),
+      source,
+      tag: (count) => `SELECT ${count}`,
+    });
     if (plan.fewRows) {
       const result = bound ? await bound.prepared.run() : await this.conn.run(plan.sql);
       // Every row is in memory: the read's transaction can end now.
-      await this.endReadSoon();
-      return { kind: 'rows', columns: resultColumns(result.columnNames(), result.columnTypes(), plan.targets), source: new MaterializedRowSource(result), tag };
+      this.endReadSoon();
+      return rows(result, new MaterializedRowSource(result));
     }
     const result = bound ? await bound.prepared.stream() : await this.conn.stream(plan.sql);
-    const columns = resultColumns(result.columnNames(), result.columnTypes(), plan.targets);
-    return { kind: 'rows', columns, source: new DuckDBRowSource(result, () => this.endReadSoon()), tag };
+    return rows(result, new DuckDBRowSource(result, () => this.endReadSoon()));
   }
 
   // ---- extended query -----------------------------------------------------
