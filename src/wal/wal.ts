@@ -28,13 +28,20 @@ type Segment = { name: string; baseLsn: bigint; bytes: number };
  * per commit group instead of a write and an fdatasync. A segment's file is
  * extended to its full size when it is opened for writing, so an append
  * does not change the file's size and its sync has no size to record (a
- * quarter less time per durable write on ext4, measured alone); the zeros
- * after the last frame are space not yet written. See frame.ts for the layout.
+ * quarter less time per durable write on ext4, measured alone), and the
+ * space just after the appends is written with zeros ahead (zeroAhead); the
+ * zeros after the last frame are space not yet written. See frame.ts for the
+ * layout.
  */
 export class WriteAheadLog {
   private handle: FileHandle | undefined;
   private appending: Promise<void> = Promise.resolve();
   private current: Segment | undefined;
+  /** The current segment's bytes from 0 that are allocated on disk (written, with data or zeros). */
+  private zeroedTo = 0;
+  /** A write of zeros ahead of the appends, from `zeroingFrom`; an append reaching it waits for it. */
+  private zeroing: Promise<void> | undefined;
+  private zeroingFrom = 0;
 
   private constructor(
     readonly dir: string,
@@ -105,16 +112,45 @@ export class WriteAheadLog {
   private async appendNow(frame: Buffer, firstLsn: bigint): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
     const current = this.current!;
+    if (this.zeroing && current.bytes + frame.length > this.zeroingFrom) await this.zeroing;
     let written = 0;
     while (written < frame.length) {
       const { bytesWritten } = await this.handle!.write(frame, written, frame.length - written, current.bytes + written);
       written += bytesWritten;
     }
     current.bytes += frame.length;
+    if (current.bytes > this.zeroedTo) this.zeroedTo = current.bytes;
+    if (frame.length < ZERO_AHEAD_BYTES / 16) this.zeroAhead();
+  }
+
+  /**
+   * Keeps the space after the appends written with zeros, as PostgreSQL
+   * prepares its WAL segments: an O_DSYNC append into allocated space changes
+   * no metadata, so it waits for no journal commit (a sixth less time per
+   * durable write with both cores busy, measured). Only for small appends:
+   * a COPY's large frames would overtake the zeros and write twice.
+   */
+  private zeroAhead(): void {
+    const current = this.current!;
+    if (this.zeroing || this.zeroedTo >= this.segmentBytes || this.zeroedTo - current.bytes >= ZERO_AHEAD_BYTES / 2) return;
+    const from = this.zeroedTo;
+    const length = Math.min(ZERO_AHEAD_BYTES, this.segmentBytes - from);
+    const handle = this.handle!;
+    this.zeroingFrom = from;
+    this.zeroing = handle
+      .write(ZEROS, 0, length, from)
+      .then(({ bytesWritten }) => {
+        if (this.handle === handle) this.zeroedTo = Math.max(this.zeroedTo, from + bytesWritten);
+      })
+      .catch((error) => this.log.warn({ err: error }, 'could not write zeros ahead in the WAL segment'))
+      .finally(() => {
+        this.zeroing = undefined;
+      });
   }
 
 
   private async rotate(baseLsn: bigint): Promise<void> {
+    await this.zeroing;
     await this.handle?.close();
     const last = this.segments[this.segments.length - 1];
     if (!this.current && last && last.bytes < this.segmentBytes) {
@@ -134,17 +170,21 @@ export class WriteAheadLog {
       await this.handle.sync();
     }
     if (create) await fsyncDirectory(this.dir);
+    this.zeroedTo = this.current.bytes;
   }
 
   async close(): Promise<void> {
     await this.appending;
+    await this.zeroing;
     await this.handle?.sync();
     await this.handle?.close();
     this.handle = undefined;
   }
 }
 
-const ZEROS = Buffer.alloc(64 * 1024);
+/** How far ahead of the appends the segment is written with zeros. */
+const ZERO_AHEAD_BYTES = 1024 * 1024;
+const ZEROS = Buffer.alloc(ZERO_AHEAD_BYTES);
 
 /** Whether every byte from `offset` on is zero. */
 function isZeros(bytes: Buffer, offset: number): boolean {

@@ -1,0 +1,58 @@
+// The write-ahead log's files, driven directly: appends issued back to back
+// (small ones, which keep zeros written ahead of them, and large ones, which
+// overtake the zeros) read back whole and in order across segments, and the
+// space after the last frame is allocated on disk, zeros, before any append
+// reaches it.
+
+import assert from 'node:assert/strict';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { createLogger } from '../src/log.js';
+import { encodeFrame, type Frame } from '../src/wal/frame.js';
+import { WriteAheadLog } from '../src/wal/wal.js';
+import { tempDataDir } from './support/arka.js';
+
+const log = createLogger('silent');
+const SEGMENT_BYTES = 3 * 1024 * 1024;
+
+/** Frame `i`: its one batch holds `size` bytes derived from `i`, so a frame overwritten in part reads back different. */
+function frameOf(i: number, size: number): Frame {
+  const batch = new Uint8Array(size);
+  for (let at = 0; at < size; at++) batch[at] = (i * 31 + at) % 251;
+  return { header: { unit: i + 1, final: true, firstLsn: String(i + 1), lastLsn: String(i + 1) }, batches: [batch] };
+}
+
+describe('write-ahead log files', () => {
+  test('back-to-back appends of mixed sizes read back whole, in order, across segments; the space ahead is allocated zeros', async () => {
+    const dir = join(tempDataDir(), 'wal');
+    try {
+      const wal = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async () => {});
+      const sizes = Array.from({ length: 3000 }, (_, i) => (i % 100 === 50 ? 700_000 : 1000 + (i % 7) * 100));
+      // Not awaited one by one: appends queue behind each other and behind the zeros being written.
+      await Promise.all(sizes.map((size, i) => wal.append(encodeFrame(frameOf(i, size)), BigInt(i + 1))));
+      const written = wal.segmentCount;
+      await wal.close();
+      assert.ok(written >= 3, `the appends span several segments (${written})`);
+
+      const segments = readdirSync(dir).sort();
+      const last = join(dir, segments.at(-1)!);
+      const seen: Frame[] = [];
+      const reopened = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async (frame) => void seen.push(frame));
+      await reopened.close();
+      assert.equal(seen.length, sizes.length);
+      seen.forEach((frame, i) => {
+        assert.equal(frame.header.unit, i + 1);
+        assert.deepEqual(Buffer.from(frame.batches[0]!), Buffer.from(frameOf(i, sizes[i]!).batches[0]!), `frame ${i} reads back as written`);
+      });
+      // The last segment's frames end well before its size; the zeros written ahead occupy blocks.
+      const base = Number(/^segment_(\d+)\.arrow$/.exec(segments.at(-1)!)![1]);
+      const dataBytes = sizes.slice(base - 1).reduce((sum, size, k) => sum + encodeFrame(frameOf(base - 1 + k, size)).length, 0);
+      const { blocks, size } = statSync(last);
+      assert.equal(size, SEGMENT_BYTES);
+      assert.ok(blocks * 512 >= dataBytes + 512 * 1024, `blocks after the data are allocated (${blocks * 512} bytes on disk for ${dataBytes} of frames)`);
+    } finally {
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+});
