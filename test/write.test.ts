@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -311,5 +311,24 @@ describe('COPY', () => {
     assert.equal(failed.find((m) => m.name === 'error')!['code'], '57014');
     failing.end();
     assert.equal((await client.query('SELECT count(*) AS n FROM copied WHERE id >= 2000')).rows[0].n, '0');
+    // Neither COPY left its file, or the FIFO its rows were staged through as they arrived.
+    assert.deepEqual(readdirSync(join(arka.dataDir, 'tmp')), []);
+  });
+
+  test('a table changed while a COPY into it is arriving: the rows take the new definition', async () => {
+    await client.query('CREATE TABLE copy_ddl (id int, v text)');
+    const wire = await WireClient.connect(arka.port);
+    wire.send(serialize.query('COPY copy_ddl (id, v) FROM STDIN'));
+    await wire.until('copyInResponse');
+    wire.send(serialize.copyData(Buffer.from('1\tone\n')));
+    // The rows being staged as they arrive were cast for the table as it was: they are staged again.
+    await client.query("ALTER TABLE copy_ddl ADD COLUMN note text DEFAULT 'later'");
+    wire.send(serialize.copyData(Buffer.from('2\ttwo\n')), serialize.copyDone());
+    const done = await wire.until('readyForQuery');
+    assert.deepEqual(names(done), ['commandComplete', 'readyForQuery']);
+    assert.equal(done[0]!['text'], 'COPY 2');
+    wire.end();
+    const rows = (await client.query({ text: 'SELECT id, v, note FROM copy_ddl ORDER BY id', rowMode: 'array' })).rows;
+    assert.deepEqual(rows, [['1', 'one', 'later'], ['2', 'two', 'later']]);
   });
 });

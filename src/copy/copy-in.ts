@@ -58,18 +58,39 @@ async function target(conn: DuckDBConnection, relation: AstNode, attlist: AstNod
   return { table, columns };
 }
 
+/** Where the CSV goes besides the file, as it arrives (streaming-stage.ts). */
+export type CopySink = {
+  write(pieces: Buffer[]): Promise<void>;
+  /** The data is complete; `cut` takes psql's end marker off the last bytes. */
+  end(cut: (tail: Buffer) => Buffer): Promise<unknown>;
+  abort(): Promise<void>;
+};
+
 /**
  * Receives COPY FROM STDIN data into a CSV file (never all in memory): CSV
  * as sent, text format converted as it streams, binary decoded and written
- * as CSV. Returns the file, ready for DuckDB's reader.
+ * as CSV. Returns the file, ready for DuckDB's reader. `openSink` may give a
+ * second destination for the same CSV, opened before the data comes.
  */
-export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyOptions, tempDir: string, name: string): Promise<{ source: CopySource; target: Target }> {
+export async function receiveCopyData(
+  io: CopyInIo,
+  ast: AstNode,
+  options: CopyOptions,
+  tempDir: string,
+  name: string,
+  openSink?: (target: Target, source: Omit<CopySource, 'path'>) => Promise<CopySink | undefined>,
+): Promise<{ source: CopySource; target: Target; sink: CopySink | undefined }> {
   const copyTarget = await target(io.conn, ast.relation, ast.attlist);
   const path = join(tempDir, `${name}.csv`);
-  const file = await open(path, 'w+');
+  const format = csvFormat(ast, options, copyTarget);
+  const sink = await openSink?.(copyTarget, format);
+  const file = await open(path, 'w+').catch(async (error: unknown) => {
+    await sink?.abort();
+    throw error;
+  });
   const columnCount = copyTarget.columns.length;
-  const format = options.format === 'binary' ? FormatCode.Binary : FormatCode.Text;
-  io.out.copyInResponse(format, new Array<FormatCode>(columnCount).fill(format));
+  const wireFormat = options.format === 'binary' ? FormatCode.Binary : FormatCode.Text;
+  io.out.copyInResponse(wireFormat, new Array<FormatCode>(columnCount).fill(wireFormat));
   await io.flush();
   const decoder = new StringDecoder('utf8');
   const text = options.format === 'text' ? new TextToCsv(options.delimiter, options.null, options.header) : undefined;
@@ -84,7 +105,7 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
     const pieces = pending;
     pending = [];
     pendingBytes = 0;
-    await file.writev(pieces);
+    await Promise.all([file.writev(pieces), sink?.write(pieces)]);
   };
   const write = async (data: string | Buffer) => {
     if (data.length === 0) return;
@@ -119,25 +140,29 @@ export async function receiveCopyData(io: CopyInIo, ast: AstNode, options: CopyO
     if (text) await write(text.push(decoder.end()) + text.end());
     binary?.finish();
     await flushPending();
-    if (options.format === 'csv') await cutEndMarker(file);
+    const csv = options.format === 'csv';
+    if (csv) await cutEndMarker(file);
+    await sink?.end((tail) => (csv ? tail.subarray(0, tail.length - endMarkerBytes(tail)) : tail));
   } catch (error) {
+    await sink?.abort();
     await file.close();
     await rm(path, { force: true });
     throw error;
   }
   await file.close();
+  return { target: copyTarget, source: { ...format, path }, sink };
+}
+
+/** How DuckDB's reader reads the CSV the data becomes. */
+function csvFormat(ast: AstNode, options: CopyOptions, copyTarget: Target): Omit<CopySource, 'path'> {
   const csv = options.format === 'csv';
   return {
-    target: copyTarget,
-    source: {
-      path,
-      columns: ast.attlist ? copyTarget.columns.map((c) => c.name) : undefined,
-      header: csv && options.header,
-      delimiter: csv ? options.delimiter : ',',
-      quote: csv ? options.quote : '"',
-      escape: csv ? options.escape : '"',
-      nullString: csv ? options.null : '',
-    },
+    columns: ast.attlist ? copyTarget.columns.map((c) => c.name) : undefined,
+    header: csv && options.header,
+    delimiter: csv ? options.delimiter : ',',
+    quote: csv ? options.quote : '"',
+    escape: csv ? options.escape : '"',
+    nullString: csv ? options.null : '',
   };
 }
 
@@ -146,8 +171,14 @@ async function cutEndMarker(file: FileHandle): Promise<void> {
   const { size } = await file.stat();
   const tail = Buffer.alloc(Math.min(size, 5));
   await file.read(tail, 0, tail.length, size - tail.length);
+  const cut = endMarkerBytes(tail);
+  if (cut > 0) await file.truncate(size - cut);
+}
+
+/** The bytes of an end marker line at the end of `tail` (the data's last 5 bytes at most), to cut. */
+function endMarkerBytes(tail: Buffer): number {
   const match = /(^|\n)\\\.\r?\n?$/.exec(tail.toString('latin1'));
-  if (match) await file.truncate(size - (match[0].length - match[1]!.length));
+  return match ? match[0].length - match[1]!.length : 0;
 }
 
 /** Binary values decoded by their column's type, written as PostgreSQL text output, which DuckDB casts back. */

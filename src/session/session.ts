@@ -16,9 +16,11 @@ import {
 import { DUCKDB_SEARCH_PATH, type Engine } from '../engine/duckdb.js';
 import type { HotReads } from '../sql/hot-reads.js';
 import { takeSnapshots } from '../write/hot-tier.js';
-import { evaluate, evaluateCopy, fastInsert, returningProbe, type Evaluated, type ParameterInput } from '../write/dml.js';
+import { evaluate, evaluateCopy, fastInsert, returningProbe, type CopySource, type Evaluated, type ParameterInput } from '../write/dml.js';
+import { loadWriteTable } from '../write/tables.js';
 import { rm } from 'node:fs/promises';
-import { copyError, receiveCopyData } from '../copy/copy-in.js';
+import { copyError, receiveCopyData, type Target } from '../copy/copy-in.js';
+import { StreamingStage } from '../copy/streaming-stage.js';
 import { sendCopyOut } from '../copy/copy-out.js';
 import { copyOptions, type CopyOptions } from '../copy/options.js';
 import { quoteIdent } from '../catalog/catalog.js';
@@ -280,13 +282,23 @@ export class Session implements StatementContext {
     if (ast.whereClause) throw notSupported('COPY FROM … WHERE is not supported');
     await this.detachPortals();
     const io = { out: this.out, flush: () => this.flush(), next: () => this.next(), conn: this.connection!, log: this.log };
-    const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, `copy-${this.services.processId}-${++this.copies}`);
-    this.log.debug({ table: target.table }, 'COPY FROM STDIN data received');
+    const name = `copy-${this.services.processId}-${++this.copies}`;
+    const timeZone = this.settings.get('TimeZone')!;
+    let stage: StreamingStage | undefined;
+    const openStage = async (target: Target, format: Omit<CopySource, 'path'>): Promise<StreamingStage | undefined> => {
+      stage = await this.openCopyStage(target, format, name, timeZone);
+      return stage;
+    };
+    const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, name, openStage);
+    this.log.debug({ table: target.table, staged: stage?.staged ?? false }, 'COPY FROM STDIN data received');
+    // Used once: a group run again (another statement in it failed) stages the rows from the file.
+    let prestaged = stage?.staged ? stage : undefined;
     try {
-      const timeZone = this.settings.get('TimeZone')!;
       const run = async (tx: WriteTransaction): Promise<Evaluated> => {
         await tx.useTimeZone(timeZone);
-        const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source);
+        const staged = prestaged;
+        prestaged = undefined;
+        const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source, staged);
         await tx.apply(evaluated);
         return evaluated;
       };
@@ -296,7 +308,25 @@ export class Session implements StatementContext {
     } catch (error) {
       throw await copyError(this.connection!, error, source, target);
     } finally {
+      await stage?.release();
       await rm(source.path, { force: true });
+    }
+  }
+
+  /**
+   * A stage that loads the COPY's rows as they arrive, when the COPY fills
+   * every column that has a default (those are evaluated in the writer's
+   * transaction); undefined when it cannot be had, and the COPY stages from its file.
+   */
+  private async openCopyStage(target: Target, format: Omit<CopySource, 'path'>, name: string, timeZone: string): Promise<StreamingStage | undefined> {
+    try {
+      const table = await loadWriteTable(this.connection!, 'public', target.table);
+      const targets = target.columns.map((c) => c.name);
+      if (table.columns.some((c) => c.default !== null && !targets.includes(c.name))) return undefined;
+      return await StreamingStage.start(this.services.engine, this.services.tempDir, name, table, targets, format, timeZone, this.log);
+    } catch (error) {
+      this.log.debug({ err: error }, 'COPY rows are staged from the file');
+      return undefined;
     }
   }
 

@@ -511,47 +511,80 @@ export function readCsvSql(source: CopySource, columnCount: number, reading: Csv
 /** DuckDB's refusal of a line longer than the reader's buffer allows. */
 const isLongLineError = (error: unknown): boolean => error instanceof Error && /Maximum line size of \d+ bytes exceeded/.test(error.message);
 
-/** COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no ON CONFLICT). */
-export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource): Promise<Evaluated> {
+/** A COPY's rows staged while they arrived (copy/streaming-stage.ts), for the table's definition then. */
+export type PrestagedCopy = { rows: string; definition: string; release(): Promise<void> };
+
+/** What a COPY's stage depends on: the columns it fills and every column's name and type. */
+export function copyStageDefinition(table: WriteTable, targets: string[]): string {
+  return JSON.stringify([targets, table.columns.map((c) => [c.name, c.type])]);
+}
+
+/** The staging database of the next COPY that stages apart from the writer's transaction. */
+export function nextCopyStage(): string {
+  return `arka_copy_${++copyStages}`;
+}
+
+/**
+ * The stage table of a COPY's rows (the table's columns, their defaults only
+ * when `withDefaults`) and the INSERT that loads it from the CSV source, each
+ * field cast from text as INSERT's values are.
+ */
+export function copyStageSql(table: WriteTable, targets: string[], source: CopySource, rows: string, reading: CsvReading, withDefaults: boolean): { create: string; load: string } {
+  const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null && withDefaults ? ` DEFAULT ${c.default}` : ''}`);
+  const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
+  return {
+    create: `CREATE ${withDefaults ? 'OR REPLACE TEMP ' : ''}TABLE ${rows} (${columns.join(', ')})`,
+    load: `INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length, reading)}`,
+  };
+}
+
+/**
+ * COPY … FROM STDIN: the staged rows are inserted as an INSERT's would be (no
+ * ON CONFLICT). `prestaged` rows are used when the table is still as they
+ * were staged for; otherwise they are dropped and the rows staged from the file.
+ */
+export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource, prestaged?: PrestagedCopy): Promise<Evaluated> {
   const { schema, name } = relationOf(relation);
-  const table = await context.table(schema, name);
+  const table = await context.table(schema, name).catch(async (error: unknown) => {
+    await prestaged?.release();
+    throw error;
+  });
   const conn = context.conn;
   const targets = source.columns ?? table.columns.map((c) => c.name);
-  for (const column of targets) {
-    if (!table.columns.some((c) => c.name === column)) {
-      throw new SqlError(SqlState.UndefinedColumn, `column "${column}" of relation "${table.name}" does not exist`);
-    }
-  }
+  const missing = targets.find((column) => !table.columns.some((c) => c.name === column));
   // The rows are staged in an in-memory database of the COPY's own, committed there by the scratch
   // connection: the writer's transaction has never read that database, so it sees them, and the
   // scratch connection can read them again for the WAL while the writer's inserts them. Defaults
   // of columns the COPY leaves out are evaluated in the writer's transaction (a sequence's nextval
   // belongs there), so such a COPY is staged there, in a temp table.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
-  const scratch = omitted.every((c) => c.default === null) ? context.scratch : undefined;
-  const database = scratch ? `arka_copy_${++copyStages}` : undefined;
-  const rows = database ? `${database}.main.copy_rows` : NEW_ROWS;
+  const scratch = missing === undefined && omitted.every((c) => c.default === null) ? context.scratch : undefined;
+  const staged = scratch && prestaged?.definition === copyStageDefinition(table, targets) ? prestaged : undefined;
+  if (prestaged && !staged) await prestaged.release();
+  if (missing !== undefined) throw new SqlError(SqlState.UndefinedColumn, `column "${missing}" of relation "${table.name}" does not exist`);
+  const database = scratch && !staged ? nextCopyStage() : undefined;
+  const rows = staged ? staged.rows : database ? `${database}.main.copy_rows` : NEW_ROWS;
   const stager = scratch ?? conn;
   if (database) await stager.run(`ATTACH ':memory:' AS ${database}`);
   const release = async () => {
-    if (database) await stager.run(`DETACH ${database}`);
+    if (staged) await staged.release();
+    else if (database) await stager.run(`DETACH ${database}`);
   };
   try {
-    // On the scratch connection no column needs its default (and one naming a sequence would tie the stage to Arka's database).
-    const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null && !scratch ? ` DEFAULT ${c.default}` : ''}`);
-    await stager.run(`CREATE ${scratch ? '' : 'OR REPLACE TEMP '}TABLE ${rows} (${columns.join(', ')})`);
-    const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
-    const load = (reading: CsvReading) =>
-      stager.run(`INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length, reading)}`);
-    if (scratch) {
-      // The load commits on its own, so a load refused for a long line is simply read again the slow way.
-      await load('parallel').catch(async (error: unknown) => {
-        if (!isLongLineError(error)) throw error;
-        await load('long-lines');
-      });
-    } else {
-      // A failed statement would abort the writer's transaction: no second try there.
-      await load('long-lines');
+    if (!staged) {
+      // On the scratch connection no column needs its default (and one naming a sequence would tie the stage to Arka's database).
+      const sql = (reading: CsvReading) => copyStageSql(table, targets, source, rows, reading, !scratch);
+      await stager.run(sql('parallel').create);
+      if (scratch) {
+        // The load commits on its own, so a load refused for a long line is simply read again the slow way.
+        await stager.run(sql('parallel').load).catch(async (error: unknown) => {
+          if (!isLongLineError(error)) throw error;
+          await stager.run(sql('long-lines').load);
+        });
+      } else {
+        // A failed statement would abort the writer's transaction: no second try there.
+        await stager.run(sql('long-lines').load);
+      }
     }
     await checkNotNull(conn, table, rows);
     if (table.kind === 'primary_key') await checkNewKeys(conn, table, rows);
