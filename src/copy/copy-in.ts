@@ -62,8 +62,9 @@ async function target(conn: DuckDBConnection, relation: AstNode, attlist: AstNod
 export type CopySink = {
   write(pieces: Buffer[]): Promise<void>;
   /** The data is complete; `cut` takes psql's end marker off the last bytes. */
-  end(cut: (tail: Buffer) => Buffer): Promise<unknown>;
-  abort(): Promise<void>;
+  end(cut: (tail: Buffer) => Buffer): Promise<void>;
+  /** The COPY failed: the sink is not wanted. */
+  release(): Promise<void>;
 };
 
 /**
@@ -72,20 +73,20 @@ export type CopySink = {
  * as CSV. Returns the file, ready for DuckDB's reader. `openSink` may give a
  * second destination for the same CSV, opened before the data comes.
  */
-export async function receiveCopyData(
+export async function receiveCopyData<Sink extends CopySink>(
   io: CopyInIo,
   ast: AstNode,
   options: CopyOptions,
   tempDir: string,
   name: string,
-  openSink?: (target: Target, source: Omit<CopySource, 'path'>) => Promise<CopySink | undefined>,
-): Promise<{ source: CopySource; target: Target; sink: CopySink | undefined }> {
+  openSink?: (target: Target, source: Omit<CopySource, 'path'>) => Promise<Sink | undefined>,
+): Promise<{ source: CopySource; target: Target; sink: Sink | undefined }> {
   const copyTarget = await target(io.conn, ast.relation, ast.attlist);
   const path = join(tempDir, `${name}.csv`);
   const format = csvFormat(ast, options, copyTarget);
   const sink = await openSink?.(copyTarget, format);
   const file = await open(path, 'w+').catch(async (error: unknown) => {
-    await sink?.abort();
+    await sink?.release();
     throw error;
   });
   const columnCount = copyTarget.columns.length;
@@ -144,7 +145,7 @@ export async function receiveCopyData(
     if (csv) await cutEndMarker(file);
     await sink?.end((tail) => (csv ? tail.subarray(0, tail.length - endMarkerBytes(tail)) : tail));
   } catch (error) {
-    await sink?.abort();
+    await sink?.release();
     await file.close();
     await rm(path, { force: true });
     throw error;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Engine } from '../engine/duckdb.js';
 import type { Logger } from '../log.js';
-import { copyStageDefinition, copyStageSql, nextCopyStage, type CopySource, type PrestagedCopy } from '../write/dml.js';
+import { copyLoadSql, copyStageDefinition, copyStageTableSql, nextCopyStage, type CopySource, type PrestagedCopy } from '../write/dml.js';
 import type { WriteTable } from '../write/tables.js';
 
 /** The bytes kept back from DuckDB until the data ends: psql's `\.` end marker may be in them (cutEndMarker). */
@@ -38,10 +38,14 @@ let streamingStages = 0;
  */
 export class StreamingStage implements PrestagedCopy {
   private held: Buffer = Buffer.alloc(0);
+  /** The stage cannot be used (the load failed, or the stage was released); writes stop. */
   private failed = false;
   private ended = false;
   private released = false;
   private readonly loaded: Promise<void>;
+  /** The FIFO's write end, once DuckDB has opened the read end (`opened`). */
+  private pipe: Socket | undefined;
+  private readonly opened: Promise<void>;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -75,12 +79,9 @@ export class StreamingStage implements PrestagedCopy {
     });
   }
 
-  private pipe: Socket | undefined;
-  private readonly opened: Promise<void>;
-
   /** The data ended and every row of it is in the stage. */
   get staged(): boolean {
-    return this.ended && !this.failed && !this.released;
+    return this.ended && !this.failed;
   }
 
   get rows(): string {
@@ -98,20 +99,24 @@ export class StreamingStage implements PrestagedCopy {
     log: Logger,
   ): Promise<StreamingStage> {
     if (streamingStages >= MAX_STREAMING_STAGES) throw new Error('another COPY is being staged as it arrives');
+    // Counted before the first wait, so two COPYs starting together cannot both pass the check.
+    streamingStages++;
     const fifo = join(tempDir, `${name}.fifo`);
-    await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
-    const conn = await engine.connect();
-    const database = nextCopyStage();
+    let conn: DuckDBConnection | undefined;
     try {
+      await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
+      conn = await engine.connect();
+      const database = nextCopyStage();
+      const rows = `${database}.main.copy_rows`;
       // Text converts to timestamptz in the session's zone, as on the writer's connection (Writer.useTimeZone).
       await conn.run(`SET TimeZone = '${timeZone.replaceAll("'", "''")}'`);
       await conn.run(`ATTACH ':memory:' AS ${database}`);
-      const sql = copyStageSql(table, targets, { ...source, path: fifo }, `${database}.main.copy_rows`, 'parallel', false);
-      await conn.run(sql.create);
-      streamingStages++;
-      return new StreamingStage(conn, database, fifo, conn.run(sql.load), copyStageDefinition(table, targets), log);
+      await conn.run(copyStageTableSql(table, rows, false));
+      const load = conn.run(copyLoadSql(table, targets, { ...source, path: fifo }, rows, 'parallel'));
+      return new StreamingStage(conn, database, fifo, load, copyStageDefinition(table, targets), log);
     } catch (error) {
-      conn.closeSync();
+      streamingStages--;
+      conn?.closeSync();
       await rm(fifo, { force: true });
       throw error;
     }
@@ -130,8 +135,8 @@ export class StreamingStage implements PrestagedCopy {
     }
   }
 
-  /** The data is complete: the rest goes to DuckDB (without psql's end marker, `cut`), and the load finishes. Resolves whether the rows are staged. */
-  async end(cut: (tail: Buffer) => Buffer): Promise<boolean> {
+  /** The data is complete: the rest goes to DuckDB (without psql's end marker, `cut`), and the load finishes (then see `staged`). */
+  async end(cut: (tail: Buffer) => Buffer): Promise<void> {
     await this.opened;
     if (!this.failed) {
       const pipe = this.pipe!;
@@ -142,16 +147,9 @@ export class StreamingStage implements PrestagedCopy {
     await this.loaded;
     await rm(this.fifo, { force: true });
     this.ended = true;
-    return !this.failed;
   }
 
-  /** The COPY failed or the stage is not wanted: DuckDB's read ends, and the stage goes. */
-  async abort(): Promise<void> {
-    this.failed = true;
-    this.pipe?.destroy();
-    await this.release();
-  }
-
+  /** The COPY is over, failed, or does not want the stage: DuckDB's read ends, and the stage goes (once). */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;

@@ -284,12 +284,8 @@ export class Session implements StatementContext {
     const io = { out: this.out, flush: () => this.flush(), next: () => this.next(), conn: this.connection!, log: this.log };
     const name = `copy-${this.services.processId}-${++this.copies}`;
     const timeZone = this.settings.get('TimeZone')!;
-    let stage: StreamingStage | undefined;
-    const openStage = async (target: Target, format: Omit<CopySource, 'path'>): Promise<StreamingStage | undefined> => {
-      stage = await this.openCopyStage(target, format, name, timeZone);
-      return stage;
-    };
-    const { source, target } = await receiveCopyData(io, ast, options, this.services.tempDir, name, openStage);
+    const openStage = (target: Target, format: Omit<CopySource, 'path'>) => this.openCopyStage(target, format, name, timeZone);
+    const { source, target, sink: stage } = await receiveCopyData(io, ast, options, this.services.tempDir, name, openStage);
     this.log.debug({ table: target.table, staged: stage?.staged ?? false }, 'COPY FROM STDIN data received');
     // Used once: a group run again (another statement in it failed) stages the rows from the file.
     let prestaged = stage?.staged ? stage : undefined;

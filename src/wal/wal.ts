@@ -39,9 +39,8 @@ export class WriteAheadLog {
   private current: Segment | undefined;
   /** The current segment's bytes from 0 that are allocated on disk (written, with data or zeros). */
   private zeroedTo = 0;
-  /** A write of zeros ahead of the appends, from `zeroingFrom`; an append reaching it waits for it. */
+  /** A write of zeros ahead of the appends, from `zeroedTo` (which stays put meanwhile); an append reaching it waits for it. */
   private zeroing: Promise<void> | undefined;
-  private zeroingFrom = 0;
 
   private constructor(
     readonly dir: string,
@@ -112,7 +111,7 @@ export class WriteAheadLog {
   private async appendNow(frame: Buffer, firstLsn: bigint): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
     const current = this.current!;
-    if (this.zeroing && current.bytes + frame.length > this.zeroingFrom) await this.zeroing;
+    if (this.zeroing && current.bytes + frame.length > this.zeroedTo) await this.zeroing;
     let written = 0;
     while (written < frame.length) {
       const { bytesWritten } = await this.handle!.write(frame, written, frame.length - written, current.bytes + written);
@@ -135,12 +134,11 @@ export class WriteAheadLog {
     if (this.zeroing || this.zeroedTo >= this.segmentBytes || this.zeroedTo - current.bytes >= ZERO_AHEAD_BYTES / 2) return;
     const from = this.zeroedTo;
     const length = Math.min(ZERO_AHEAD_BYTES, this.segmentBytes - from);
-    const handle = this.handle!;
-    this.zeroingFrom = from;
-    this.zeroing = handle
+    // rotate() and close() wait for it: the handle outlives it.
+    this.zeroing = this.handle!
       .write(ZEROS, 0, length, from)
       .then(({ bytesWritten }) => {
-        if (this.handle === handle) this.zeroedTo = Math.max(this.zeroedTo, from + bytesWritten);
+        this.zeroedTo = from + bytesWritten;
       })
       .catch((error) => this.log.warn({ err: error }, 'could not write zeros ahead in the WAL segment'))
       .finally(() => {

@@ -524,18 +524,16 @@ export function nextCopyStage(): string {
   return `arka_copy_${++copyStages}`;
 }
 
-/**
- * The stage table of a COPY's rows (the table's columns, their defaults only
- * when `withDefaults`) and the INSERT that loads it from the CSV source, each
- * field cast from text as INSERT's values are.
- */
-export function copyStageSql(table: WriteTable, targets: string[], source: CopySource, rows: string, reading: CsvReading, withDefaults: boolean): { create: string; load: string } {
+/** The stage table of a COPY's rows: the table's columns, with their defaults only when `withDefaults`. */
+export function copyStageTableSql(table: WriteTable, rows: string, withDefaults: boolean): string {
   const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.default !== null && withDefaults ? ` DEFAULT ${c.default}` : ''}`);
+  return `CREATE ${withDefaults ? 'OR REPLACE TEMP ' : ''}TABLE ${rows} (${columns.join(', ')})`;
+}
+
+/** The INSERT that loads a COPY's stage from the CSV source, each field cast from text as INSERT's values are. */
+export function copyLoadSql(table: WriteTable, targets: string[], source: CopySource, rows: string, reading: CsvReading): string {
   const casts = targets.map((column, i) => castFromText(`c${i + 1}`, table.columns.find((c) => c.name === column)!.type));
-  return {
-    create: `CREATE ${withDefaults ? 'OR REPLACE TEMP ' : ''}TABLE ${rows} (${columns.join(', ')})`,
-    load: `INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length, reading)}`,
-  };
+  return `INSERT INTO ${rows} (${targets.map(quoteIdent).join(', ')}) SELECT ${casts.join(', ')} FROM ${readCsvSql(source, targets.length, reading)}`;
 }
 
 /**
@@ -545,23 +543,24 @@ export function copyStageSql(table: WriteTable, targets: string[], source: CopyS
  */
 export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource, prestaged?: PrestagedCopy): Promise<Evaluated> {
   const { schema, name } = relationOf(relation);
-  const table = await context.table(schema, name).catch(async (error: unknown) => {
-    await prestaged?.release();
-    throw error;
-  });
+  const table = await context.table(schema, name);
   const conn = context.conn;
   const targets = source.columns ?? table.columns.map((c) => c.name);
-  const missing = targets.find((column) => !table.columns.some((c) => c.name === column));
+  for (const column of targets) {
+    if (!table.columns.some((c) => c.name === column)) {
+      throw new SqlError(SqlState.UndefinedColumn, `column "${column}" of relation "${table.name}" does not exist`);
+    }
+  }
   // The rows are staged in an in-memory database of the COPY's own, committed there by the scratch
   // connection: the writer's transaction has never read that database, so it sees them, and the
   // scratch connection can read them again for the WAL while the writer's inserts them. Defaults
   // of columns the COPY leaves out are evaluated in the writer's transaction (a sequence's nextval
   // belongs there), so such a COPY is staged there, in a temp table.
   const omitted = table.columns.filter((c) => !targets.includes(c.name));
-  const scratch = missing === undefined && omitted.every((c) => c.default === null) ? context.scratch : undefined;
+  const scratch = omitted.every((c) => c.default === null) ? context.scratch : undefined;
   const staged = scratch && prestaged?.definition === copyStageDefinition(table, targets) ? prestaged : undefined;
+  // Not used: its memory goes before the rows are staged again.
   if (prestaged && !staged) await prestaged.release();
-  if (missing !== undefined) throw new SqlError(SqlState.UndefinedColumn, `column "${missing}" of relation "${table.name}" does not exist`);
   const database = scratch && !staged ? nextCopyStage() : undefined;
   const rows = staged ? staged.rows : database ? `${database}.main.copy_rows` : NEW_ROWS;
   const stager = scratch ?? conn;
@@ -573,17 +572,17 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
   try {
     if (!staged) {
       // On the scratch connection no column needs its default (and one naming a sequence would tie the stage to Arka's database).
-      const sql = (reading: CsvReading) => copyStageSql(table, targets, source, rows, reading, !scratch);
-      await stager.run(sql('parallel').create);
+      await stager.run(copyStageTableSql(table, rows, !scratch));
+      const load = (reading: CsvReading) => stager.run(copyLoadSql(table, targets, source, rows, reading));
       if (scratch) {
         // The load commits on its own, so a load refused for a long line is simply read again the slow way.
-        await stager.run(sql('parallel').load).catch(async (error: unknown) => {
+        await load('parallel').catch(async (error: unknown) => {
           if (!isLongLineError(error)) throw error;
-          await stager.run(sql('long-lines').load);
+          await load('long-lines');
         });
       } else {
         // A failed statement would abort the writer's transaction: no second try there.
-        await stager.run(sql('long-lines').load);
+        await load('long-lines');
       }
     }
     await checkNotNull(conn, table, rows);
