@@ -289,22 +289,26 @@ export class Session implements StatementContext {
     this.log.debug({ table: target.table, staged: stage?.staged ?? false }, 'COPY FROM STDIN data received');
     // Used once: a group run again (another statement in it failed) stages the rows from the file.
     let prestaged = stage?.staged ? stage : undefined;
+    // Handed to the COPY's evaluation, the stage is its to release (after an apply that may follow the acknowledgement).
+    let unclaimed = stage;
     try {
       const run = async (tx: WriteTransaction): Promise<Evaluated> => {
         await tx.useTimeZone(timeZone);
         const staged = prestaged;
         prestaged = undefined;
+        if (staged) unclaimed = undefined;
         const evaluated = await evaluateCopy(tx.context(this.rewrite), ast.relation, source, staged);
         await tx.apply(evaluated);
         return evaluated;
       };
-      const evaluated = this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run);
+      const evaluated =
+        this.txStatus !== 'I' ? await run(await this.transactionLease()) : await this.services.writer.submit(run, undefined, { applyLater: true });
       this.log.info({ table: target.table, rows: evaluated.records }, 'COPY FROM STDIN committed');
       return { kind: 'command', tag: evaluated.tag };
     } catch (error) {
       throw await copyError(this.connection!, error, source, target);
     } finally {
-      await stage?.release();
+      await unclaimed?.release();
       await rm(source.path, { force: true });
     }
   }

@@ -36,8 +36,10 @@ export type Evaluated = {
   tag: string;
   returning?: { names: string[]; types: DuckDBType[]; rows: DuckDBValue[][] };
   /**
-   * Where the records are when not in STAGE: a COPY's are a view over its
-   * rows, inserts only, read in LSN order by a plain scan.
+   * Where the records are when not in STAGE: a COPY's are a subquery over
+   * its rows, inserts only, read in LSN order by a plain scan. It reads only
+   * the COPY's own staging database, so it can be applied after the
+   * acknowledgement, until `release`.
    */
   insertView?: string;
   /** The records are inserts with consecutive LSNs, all at one time. */
@@ -53,7 +55,6 @@ export type Evaluated = {
 };
 
 export const STAGE = '__arka_stage';
-const COPY_STAGE = '__arka_copy_stage';
 const NEW_ROWS = '__arka_new';
 const CHANGED = '__arka_changed';
 
@@ -592,14 +593,13 @@ export async function evaluateCopy(context: EvaluationContext, relation: AstNode
     const records = Number(count);
     assert(records === 0 || BigInt(lastRow!) - BigInt(firstRow!) + 1n === BigInt(records), 'COPY rows are not contiguous');
     const base = records > 0 ? context.reserveLsns(records) : 0n;
-    await conn.run(
-      `CREATE OR REPLACE TEMP VIEW ${COPY_STAGE} AS SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
-         ${recordTimestamp(context)} AS __timestamp FROM ${rows}`,
-    );
+    // A subquery rather than a view: an apply after the acknowledgement (Evaluated.insertView) depends on no connection's state.
+    const insertView = `(SELECT ${columnList(table.columns)}, CAST(${base} + (rowid - ${firstRow ?? 0}) AS UBIGINT) AS __lsn, 'INSERT' AS __change_type,
+         ${recordTimestamp(context)} AS __timestamp FROM ${rows})`;
     const inserts = { firstLsn: base, timestampMicros: context.timestampMicros };
     const walSource =
       records > 0 && table.columns.length > 0 && scratch ? `SELECT ${table.columns.map((c) => walReadExpression(c, 's')).join(', ')} FROM ${rows} AS s` : undefined;
-    return { table, records, affected: records, tag: `COPY ${records}`, insertView: COPY_STAGE, inserts, walSource, release };
+    return { table, records, affected: records, tag: `COPY ${records}`, insertView, inserts, walSource, release };
   } catch (error) {
     await release().catch(() => undefined);
     throw error;

@@ -55,12 +55,16 @@ type Job = {
   work: (tx: WriteTransaction) => Promise<unknown>;
   /** A plain INSERT … VALUES: batched with the group's others when possible. */
   fast?: FastInsert;
+  /** A COPY, which may be acknowledged once durable and applied afterwards (a commit group of its own). */
+  applyLater?: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 };
 type LeaseRequest = { grant: (lease: WriteLease) => void; fail: (error: unknown) => void };
-/** Direct inserts acknowledged from the WAL, waiting to be applied to DuckDB. */
-type PendingApply = { lastLsn: bigint; rows: number; batches: { table: WriteTable; batch: ChangeBatch }[] };
+/** A COPY acknowledged from the WAL whose rows wait in its staging database: `records` reads them as applyStage takes them. */
+type StagedApply = { table: WriteTable; records: string; rows: number; release?: () => Promise<void> };
+/** Writes acknowledged from the WAL, waiting to be applied to DuckDB: direct inserts' batches, or a staged COPY. */
+type PendingApply = { lastLsn: bigint; rows: number; batches: { table: WriteTable; batch: ChangeBatch }[]; staged?: StagedApply };
 /** A read waiting for acknowledged writes; `hot`: it reads them through the hot tier, so an insert there will do. */
 type AppliedWaiter = { lsn: bigint; hot: boolean; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
 
@@ -73,6 +77,17 @@ export interface WriteLease extends WriteTransaction {
   /** After DDL (committed or rolled back): waits for the hot tier to follow the tables' definitions. */
   settle(): Promise<void>;
   release(): void;
+}
+
+/**
+ * Whether a statement's records can be applied after its acknowledgement: a
+ * COPY's staged inserts into a table whose rows need nothing from DuckDB on
+ * the way in (the tables direct inserts go to), so that the apply cannot fail
+ * on them, and reads of the table wait for it through the hot tier.
+ */
+function canApplyLater(evaluated: Evaluated): boolean {
+  const { table, insertView, walSource, inserts } = evaluated;
+  return insertView !== undefined && walSource !== undefined && inserts !== undefined && table.kind === 'append_only' && !table.checkedOnApply;
 }
 
 /** DuckDB threw (rather than Arka refusing): DuckDB has aborted the transaction. */
@@ -238,6 +253,12 @@ export class Writer {
     const from = this.visibleLsn(true);
     const items = [...this.applyingItems, ...this.pendingApply].filter((item) => item.lastLsn > from);
     if (items.length === 0) return;
+    if (items.some((item) => item.staged)) {
+      // A COPY's rows stay out of the twins (they may be millions): the apply makes them visible.
+      this.hotBlocked = true;
+      this.scheduleApply(true);
+      return;
+    }
     this.hotInserting = true;
     this.onHot(async () => {
       const inserted = await this.hot.insert(mergeByTable(items.flatMap((item) => item.batches)));
@@ -278,12 +299,12 @@ export class Writer {
    * plain INSERT … VALUES, which may be batched with others; `work` is the
    * general path, also used when batching does not apply.
    */
-  async submit<T>(work: (tx: WriteTransaction) => Promise<T>, fast?: FastInsert): Promise<T> {
+  async submit<T>(work: (tx: WriteTransaction) => Promise<T>, fast?: FastInsert, options: { applyLater?: boolean } = {}): Promise<T> {
     if (this.closed) throw new SqlError(SqlState.AdminShutdown, 'the writer is shut down');
     if (this.failure) throw this.failure;
     while (this.queue.length >= this.options.maxQueued) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, fast, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, fast, applyLater: options.applyLater, resolve: resolve as (value: unknown) => void, reject });
       void this.pump();
     });
   }
@@ -331,12 +352,14 @@ export class Writer {
         const jobs = this.queue.splice(0, this.options.maxGroup);
         for (const waiter of this.roomWaiters.splice(0)) waiter();
         await this.loadTablesOf(jobs);
-        // In order: runs of direct inserts go to the WAL alone, the rest through DuckDB.
+        // In order: runs of direct inserts go to the WAL alone, the rest through DuckDB; a
+        // statement that may be applied later commits alone, so its group's applied LSN is its own.
         const direct = jobs.map((job) => this.directInsert(job));
         for (let i = 0; i < jobs.length; ) {
           const start = i;
           const isDirect = direct[i] !== undefined;
-          while (i < jobs.length && (direct[i] !== undefined) === isDirect) i++;
+          if (jobs[i]!.applyLater) i++;
+          else while (i < jobs.length && (direct[i] !== undefined) === isDirect && !jobs[i]!.applyLater) i++;
           try {
             if (isDirect) await this.runDirectGroup(jobs.slice(start, i), direct.slice(start, i) as DirectInsert[]);
             else {
@@ -357,7 +380,7 @@ export class Writer {
     let pending = jobs;
     let batching = true;
     for (;;) {
-      const unit = new Unit(this.nextUnit++, this.wal, this.options.frameBytes);
+      const unit = new Unit(this.nextUnit++, this.wal, this.options.frameBytes, pending.length === 1 && pending[0]!.applyLater === true);
       const done: { job: Job; value: unknown }[] = [];
       let aborted: Job | undefined;
       let fallback = false;
@@ -521,9 +544,21 @@ export class Writer {
       const started = performance.now();
       const last = items[items.length - 1]!.lastLsn;
       const rows = items.reduce((sum, item) => sum + item.rows, 0);
+      const staged = items.flatMap((item) => (item.staged ? [item.staged] : []));
       try {
         await this.conn.run('BEGIN TRANSACTION');
-        for (const { table, batch } of mergeByTable(items.flatMap((item) => item.batches))) await applyChangeBatch(this.conn, table, batch);
+        // In LSN order: the direct inserts between two COPYs are merged by table, a COPY goes in as staged.
+        for (let i = 0; i < items.length; ) {
+          const copy = items[i]!.staged;
+          if (copy) {
+            await applyStage(this.conn, copy.table, copy.records, true);
+            i++;
+            continue;
+          }
+          const start = i;
+          while (i < items.length && !items[i]!.staged) i++;
+          for (const { table, batch } of mergeByTable(items.slice(start, i).flatMap((item) => item.batches))) await applyChangeBatch(this.conn, table, batch);
+        }
         await this.recordApplied(last, true);
       } catch (error) {
         await this.rollbackQuietly();
@@ -531,6 +566,11 @@ export class Writer {
         return;
       } finally {
         this.applyingItems = [];
+        // Applied, or left to the replay at the next start: the stages' memory goes.
+        for (const copy of staged) await copy.release?.().catch((error: unknown) => this.log.warn({ err: error }, 'could not drop a COPY stage'));
+      }
+      if (staged.length > 0) {
+        this.log.info({ rows: staged.reduce((sum, copy) => sum + copy.rows, 0), ms: Math.round(performance.now() - started), lsn: String(last) }, 'COPY applied to DuckDB');
       }
       this.watermarks.duckdbLsn = last;
       this.hotBlocked = false;
@@ -608,6 +648,7 @@ export class Writer {
 
   /** Writes the unit's final frame (durable when written), records applied_lsn and commits DuckDB. */
   private async commitUnit(unit: Unit): Promise<void> {
+    if (unit.staged) return this.commitForLater(unit, unit.staged);
     if (unit.lastLsn === undefined) {
       await this.conn.run('COMMIT');
       return;
@@ -619,6 +660,34 @@ export class Writer {
     this.watermarks.walLsn = last;
     this.watermarks.duckdbLsn = last;
     this.releaseAppliedWaiters();
+  }
+
+  /**
+   * A COPY's unit: DuckDB's transaction (which only read) ends, the final
+   * frame makes the COPY durable, and its stage waits for the apply like a
+   * direct insert's rows.
+   */
+  private async commitForLater(unit: Unit, staged: StagedApply): Promise<void> {
+    try {
+      await this.conn.run('COMMIT');
+    } catch (error) {
+      await staged.release?.();
+      throw error;
+    }
+    try {
+      await unit.flush(true);
+    } catch (error) {
+      await staged.release?.();
+      // The WAL may hold a partial frame now: nothing more can be written safely.
+      this.fail(error);
+      throw this.failure;
+    }
+    const last = unit.lastLsn!;
+    assert(last > this.watermarks.walLsn, 'LSNs go backwards');
+    this.watermarks.walLsn = last;
+    this.pendingApply.push({ lastLsn: last, rows: staged.rows, batches: [], staged });
+    this.pendingApplyRows += staged.rows;
+    this.scheduleApply(true);
   }
 
   private async rollbackQuietly(): Promise<void> {
@@ -645,6 +714,10 @@ export class Writer {
         };
       },
       apply: async (evaluated) => {
+        if (unit.applyLater && unit.staged === undefined && canApplyLater(evaluated)) {
+          await writer.writeForLater(unit, evaluated);
+          return;
+        }
         try {
           await writer.applyEvaluated(unit, evaluated);
         } finally {
@@ -683,6 +756,22 @@ export class Writer {
     ]);
     if (applied.status === 'rejected') throw applied.reason;
     if (wal.status === 'rejected') throw wal.reason;
+  }
+
+  /**
+   * A COPY acknowledged before it is applied: its change records go to the
+   * unit's WAL frames, read from its stage, and the stage is kept for the
+   * apply (commitUnit hands it over).
+   */
+  private async writeForLater(unit: Unit, evaluated: Evaluated): Promise<void> {
+    const { table, records, insertView, walSource, inserts, release } = evaluated;
+    try {
+      await this.writeToWal(unit, table, walBatches(this.walReader, table, walSource!, inserts), records);
+    } catch (error) {
+      await release?.();
+      throw error;
+    }
+    unit.staged = { table, records: insertView!, rows: records, release };
   }
 
   /** Writes a statement's change batches to the unit (a large statement reports its progress); they must be its `records`. */
@@ -813,6 +902,8 @@ export class Writer {
 /** One commit unit's WAL output: batches buffered, written as frames, the last one final. */
 class Unit {
   private batches: Uint8Array[] = [];
+  /** A COPY written for an apply after its acknowledgement (Writer.writeForLater). */
+  staged: StagedApply | undefined;
   private bytes = 0;
   lastLsn: bigint | undefined;
   private frameFirst: bigint | undefined;
@@ -823,6 +914,8 @@ class Unit {
     readonly id: number,
     private readonly wal: WriteAheadLog,
     private readonly frameBytes: number,
+    /** The unit's only statement may be applied after its acknowledgement. */
+    readonly applyLater = false,
   ) {}
 
   add(batch: ChangeBatch): Promise<void> {
