@@ -110,12 +110,12 @@ function render(r: WriteResults): string {
     `### COPY ${COPY_ROWS.toLocaleString('en')} rows from CSV (${mib(r.copyFile.bytes / 1024)}) with \`\\copy\``,
     '',
     table(
-      ['Server', 'Wall time s', 'Rows/s', 'count(*)', 'Table checked', 'Server RSS before → peak', 'Load'],
-      ['l', 'r', 'r', 'r', 'l', 'r', 'r'],
+      ['Server', 'Wall time s', 'Rows/s', 'Readable by a new connection after s', 'count(*)', 'Table checked', 'Server RSS before → peak', 'Load'],
+      ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r'],
       [
         copyRow('Arka', r.copy.arka),
         copyRow('PostgreSQL', r.copy.postgres),
-        ['Arka / PostgreSQL', '', ratio(r.copy.arka, r.copy.postgres, (v) => v.rowsPerSecond), '', '', '', ''],
+        ['Arka / PostgreSQL', '', ratio(r.copy.arka, r.copy.postgres, (v) => v.rowsPerSecond), '', '', '', '', ''],
       ],
     ),
     '',
@@ -171,10 +171,10 @@ function goals(r: WriteResults): string {
 }
 
 function copyRow(name: string, outcome: Pair<CopyResult>['arka']): string[] {
-  if (!outcome.ok) return [name, failure(outcome.error), '', '', '', '', loadCell(outcome)];
+  if (!outcome.ok) return [name, failure(outcome.error), '', '', '', '', '', loadCell(outcome)];
   const v = outcome.value;
   const checked = v.mismatches.length === 0 ? 'matches the file' : `**wrong**: ${v.mismatches.join('; ')}`;
-  return [name, v.seconds.toFixed(2), v.rowsPerSecond.toFixed(0), v.count.toLocaleString('en'), checked, memoryCell(v.serverMemory), loadCell(outcome)];
+  return [name, v.seconds.toFixed(2), v.rowsPerSecond.toFixed(0), v.readableSeconds.toFixed(2), v.count.toLocaleString('en'), checked, memoryCell(v.serverMemory), loadCell(outcome)];
 }
 
 const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
