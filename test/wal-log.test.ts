@@ -1,8 +1,10 @@
 // The write-ahead log's files, driven directly: appends issued back to back
 // (small ones, which keep zeros written ahead of them, and large ones, which
-// overtake the zeros) read back whole and in order across segments, and the
-// space after the last frame is allocated on disk, zeros, before any append
-// reaches it.
+// overtake the zeros; final frames, written durably, and a unit's earlier
+// frames, written without a sync of their own) read back whole and in order
+// across segments, each recording how far its segment was durable before it,
+// and the space after the last frame is allocated on disk, zeros, before any
+// append reaches it.
 
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync, statSync } from 'node:fs';
@@ -12,16 +14,20 @@ import { createLogger } from '../src/log.js';
 import { encodeFrame, type Frame } from '../src/wal/frame.js';
 import { WriteAheadLog } from '../src/wal/wal.js';
 import { tempDataDir } from './support/arka.js';
+import { readFrames } from './support/wal-files.js';
 
 const log = createLogger('silent');
 const SEGMENT_BYTES = 3 * 1024 * 1024;
 
-/** Frame `i`: its one batch holds `size` bytes derived from `i`, so a frame overwritten in part reads back different. */
+/** Frame `i`: its one batch holds `size` bytes derived from `i`, so a frame overwritten in part reads back different; one in five is not final. */
 function frameOf(i: number, size: number): Frame {
   const batch = new Uint8Array(size);
   for (let at = 0; at < size; at++) batch[at] = (i * 31 + at) % 251;
-  return { header: { unit: i + 1, final: true, firstLsn: String(i + 1), lastLsn: String(i + 1) }, batches: [batch] };
+  return { header: { unit: i + 1, final: i % 5 !== 3, firstLsn: String(i + 1), lastLsn: String(i + 1) }, batches: [batch] };
 }
+
+/** A frame's bytes with the header the WAL gives it (syncedTo takes at most this many more). */
+const SYNCED_TO_BYTES = 24;
 
 describe('write-ahead log files', () => {
   test('back-to-back appends of mixed sizes read back whole, in order, across segments; the space ahead is allocated zeros', async () => {
@@ -30,7 +36,7 @@ describe('write-ahead log files', () => {
       const wal = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async () => {});
       const sizes = Array.from({ length: 3000 }, (_, i) => (i % 100 === 50 ? 700_000 : 1000 + (i % 7) * 100));
       // Not awaited one by one: appends queue behind each other and behind the zeros being written.
-      await Promise.all(sizes.map((size, i) => wal.append(encodeFrame(frameOf(i, size)), BigInt(i + 1))));
+      await Promise.all(sizes.map((size, i) => wal.append(frameOf(i, size), BigInt(i + 1))));
       const written = wal.segmentCount;
       await wal.close();
       assert.ok(written >= 3, `the appends span several segments (${written})`);
@@ -43,11 +49,22 @@ describe('write-ahead log files', () => {
       assert.equal(seen.length, sizes.length);
       seen.forEach((frame, i) => {
         assert.equal(frame.header.unit, i + 1);
+        assert.equal(frame.header.final, frameOf(i, 0).header.final);
         assert.deepEqual(Buffer.from(frame.batches[0]!), Buffer.from(frameOf(i, sizes[i]!).batches[0]!), `frame ${i} reads back as written`);
       });
+      // Each frame records how far its segment was durable before it: a final frame, all of it (it
+      // follows a sync of everything before it); another, up to the first frame written since a sync.
+      for (const name of segments) {
+        let durable = 0;
+        for (const frame of readFrames(join(dir, name))) {
+          const expected = frame.header.final ? frame.offset : durable;
+          assert.equal(frame.header.syncedTo, expected, `${name} frame at ${frame.offset} (unit ${frame.header.unit}, final ${frame.header.final})`);
+          if (frame.header.final) durable = frame.end;
+        }
+      }
       // The last segment's frames end well before its size; the zeros written ahead occupy blocks.
       const base = Number(/^segment_(\d+)\.arrow$/.exec(segments.at(-1)!)![1]);
-      const dataBytes = sizes.slice(base - 1).reduce((sum, size, k) => sum + encodeFrame(frameOf(base - 1 + k, size)).length, 0);
+      const dataBytes = sizes.slice(base - 1).reduce((sum, size, k) => sum + encodeFrame(frameOf(base - 1 + k, size)).length + SYNCED_TO_BYTES, 0);
       const { blocks, size } = statSync(last);
       assert.equal(size, SEGMENT_BYTES);
       assert.ok(blocks * 512 >= dataBytes + 512 * 1024, `blocks after the data are allocated (${blocks * 512} bytes on disk for ${dataBytes} of frames)`);

@@ -587,6 +587,51 @@ describe('WAL recovery', () => {
     }
   });
 
+  test('(c) a unit whose earlier frames reached the disk out of order, and whose final frame never did, is cut at the hole and discarded', { timeout: 60_000 }, async () => {
+    const { dataDir, oldDuckdb, bigFrames } = await withBigUnit();
+    restoreDuckdb(dataDir, oldDuckdb);
+    // Written without a sync of their own, the unit's first frame never reached the disk (zeros) while its second did;
+    // the crash came before the sync that precedes the final frame.
+    const { path } = onlySegment(dataDir);
+    const [hole, after] = bigFrames;
+    assert.equal(after!.header.final, false, 'the unit has two earlier frames');
+    assert.ok(after!.header.syncedTo! <= hole!.offset, 'the second frame records that the first was not yet synced');
+    const bytes = readFileSync(path);
+    bytes.fill(0, hole!.offset, hole!.end);
+    writeFileSync(path, bytes.subarray(0, bigFrames.at(-1)!.offset));
+
+    let arka = await startArka({ dataDir });
+    try {
+      const cuts = logLines(arka, 'cutting a torn WAL tail');
+      assert.equal(cuts.length, 1);
+      assert.equal(cuts[0]!['offset'], hole!.offset, 'cut where the unsynced bytes start');
+      assert.deepEqual(await snapshot(arka), expected, 'none of the unit is applied, everything before it is');
+      const client = await connect(arka);
+      await client.query("INSERT INTO events VALUES ('after-hole', 1)");
+      await client.end();
+      await arka.kill();
+      arka = await startArka({ dataDir });
+      const check = await connect(arka);
+      assert.deepEqual((await check.query("SELECT count(*)::int AS n FROM events WHERE payload = 'after-hole'")).rows, [{ n: 1 }]);
+      await check.end();
+    } finally {
+      await arka.stop();
+    }
+  });
+
+  test('(c) the same hole with the unit\'s final frame after it is damage: the server refuses to start', { timeout: 60_000 }, async () => {
+    const { dataDir, bigFrames } = await withBigUnit();
+    // The final frame follows a sync of every byte before it: a hole there was synced data, and is never cut.
+    const { name, path } = onlySegment(dataDir);
+    const hole = bigFrames[0]!;
+    const bytes = readFileSync(path);
+    bytes.fill(0, hole.offset, hole.end);
+    writeFileSync(path, bytes);
+    const { code, output } = await refusedStart(dataDir);
+    assert.equal(code, 1);
+    assert.match(output, new RegExp(`WAL segment ${name} is corrupt at byte ${hole.offset}: `));
+  });
+
   test('(c) kill -9 during replay, then replay again: exactly once', { timeout: 90_000 }, async (t) => {
     const dataDir = track(copyDir(template));
     const oldDuckdb = new Map(readdirSync(dataDir).filter((f) => f.startsWith('arka.duckdb')).map((f) => [f, readFileSync(join(dataDir, f))]));

@@ -21,6 +21,12 @@ export type FrameHeader = {
   final: boolean;
   firstLsn: string;
   lastLsn: string;
+  /**
+   * How many bytes of the segment were durable when the frame was written
+   * (absent in WAL files from before it was recorded): recovery tells a
+   * crash's unsynced writes from damage to synced data by it.
+   */
+  syncedTo?: number;
 };
 
 export type Frame = { header: FrameHeader; batches: Uint8Array[] };

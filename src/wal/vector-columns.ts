@@ -125,6 +125,14 @@ export class VectorColumn {
     return makeData({ type, ...common, data } as Parameters<typeof makeData>[0]);
   }
 
+  /** Empties the column for the next batch, keeping its buffers (what finish() gave must no longer be in use). */
+  reset(): void {
+    this.length = 0;
+    this.nullCount = 0;
+    this.validity = undefined;
+    this.bytes = 0;
+  }
+
   /** The first and last values of a uint64 column (the LSNs). */
   bounds(): [bigint, bigint] {
     assert(this.kind === 'uint64' && this.length > 0 && this.nullCount === 0);

@@ -81,7 +81,6 @@ export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql
   kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the WAL read's column ${i} is ${types[i]}, not WAL ${kind}`));
   const columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
   let nextLsn = inserts?.firstLsn;
-  const gather = () => kinds.map((kind) => new VectorColumn(kind, WAL_BATCH_ROWS));
   const rowsOf = (gathered: VectorColumn[]) => gathered[0]!.rows;
   const encode = (gathered: VectorColumn[]): EncodedBatch => {
     const data = gathered.map((column) => column.finish());
@@ -95,7 +94,7 @@ export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql
     const bytes = encodeColumns(table.name, columns, [...data, ...insertChangeColumns(firstLsn, rows, inserts.timestampMicros)]);
     return { bytes, firstLsn, lastLsn: nextLsn - 1n, rows };
   };
-  let gathered = gather();
+  const gathered = kinds.map((kind) => new VectorColumn(kind, WAL_BATCH_ROWS));
   // DuckDB computes the next chunk while this one is copied.
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   try {
@@ -107,7 +106,8 @@ export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql
       const text = gathered.reduce((sum, column) => sum + column.textBytes, 0);
       if (rowsOf(gathered) >= WAL_BATCH_ROWS || text >= WAL_BATCH_TEXT_BYTES) {
         yield encode(gathered);
-        gathered = gather();
+        // The batch's bytes are a copy: the columns' buffers serve the next one (a large COPY makes no garbage of them).
+        for (const column of gathered) column.reset();
       }
     }
     next = undefined;

@@ -5,7 +5,7 @@ import type { Engine } from '../engine/duckdb.js';
 import { SqlError, SqlState } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeChangeBatch, encodeChangeBatch, type ChangeBatch } from '../wal/change-batch.js';
-import { encodeFrame, type Frame } from '../wal/frame.js';
+import type { Frame } from '../wal/frame.js';
 import { writeFileAtomic } from '../wal/fsync.js';
 import { WriteAheadLog } from '../wal/wal.js';
 import { applyChangeBatch, applyStage, mergeByTable, stagedBatches, walBatches, type EncodedBatch } from './apply.js';
@@ -938,13 +938,12 @@ class Unit {
       header: { unit: this.id, final, firstLsn: String(this.frameFirst ?? this.lastLsn ?? 0n), lastLsn: String(this.lastLsn ?? 0n) },
       batches: this.batches,
     };
-    const bytes = encodeFrame(frame);
     const firstLsn = this.frameFirst ?? this.lastLsn ?? 0n;
     this.batches = [];
     this.bytes = 0;
     this.frameFirst = undefined;
     const previous = this.writing;
-    const write = previous.then(() => this.wal.append(bytes, firstLsn));
+    const write = previous.then(() => this.wal.append(frame, firstLsn));
     // An abandoned unit's write may fail with nobody waiting for it.
     write.catch(() => undefined);
     this.writing = write;

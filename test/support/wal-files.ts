@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export const FRAME_MAGIC = 0x41524b57;
 export const FRAME_HEADER_BYTES = 12;
 
-export type FrameHeaderJson = { unit: number; final: boolean; firstLsn: string; lastLsn: string };
+export type FrameHeaderJson = { unit: number; final: boolean; firstLsn: string; lastLsn: string; syncedTo?: number };
 
 export type FrameInfo = {
   /** Byte offset of the frame's magic in its segment. */
