@@ -31,24 +31,39 @@ export type FrameHeader = {
 
 export type Frame = { header: FrameHeader; batches: Uint8Array[] };
 
-export function encodeFrame(frame: Frame): Buffer {
+/**
+ * A frame as the pieces written one after another: the prefix (magic, length,
+ * CRC, and the payload's header) and, per batch, its length and its bytes as
+ * they are, so that a large frame is written without being copied into one
+ * buffer first (the CRC is computed over the pieces in turn).
+ */
+export function encodeFrameParts(frame: Frame): { parts: Uint8Array[]; length: number } {
   const header = Buffer.from(JSON.stringify(frame.header));
-  let size = 4 + header.length + 4;
-  for (const batch of frame.batches) size += 4 + batch.length;
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
+  const prefix = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 + header.length + 4);
   let at = FRAME_HEADER_BYTES;
-  at = out.writeUInt32BE(header.length, at);
-  at += header.copy(out, at);
-  at = out.writeUInt32BE(frame.batches.length, at);
+  at = prefix.writeUInt32BE(header.length, at);
+  at += header.copy(prefix, at);
+  prefix.writeUInt32BE(frame.batches.length, at);
+  const parts: Uint8Array[] = [prefix];
+  let size = prefix.length - FRAME_HEADER_BYTES;
+  let crc = crc32(prefix.subarray(FRAME_HEADER_BYTES));
   for (const batch of frame.batches) {
-    at = out.writeUInt32BE(batch.length, at);
-    out.set(batch, at);
-    at += batch.length;
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(batch.length);
+    crc = crc32(batch, crc32(length, crc));
+    parts.push(length, batch);
+    size += 4 + batch.length;
   }
-  assert.equal(at, out.length);
-  out.writeUInt32BE(FRAME_MAGIC, 0);
-  out.writeUInt32BE(size, 4);
-  out.writeUInt32BE(crc32(out.subarray(FRAME_HEADER_BYTES)), 8);
+  prefix.writeUInt32BE(FRAME_MAGIC, 0);
+  prefix.writeUInt32BE(size, 4);
+  prefix.writeUInt32BE(crc, 8);
+  return { parts, length: FRAME_HEADER_BYTES + size };
+}
+
+export function encodeFrame(frame: Frame): Buffer {
+  const { parts, length } = encodeFrameParts(frame);
+  const out = Buffer.concat(parts, length);
+  assert.equal(out.length, length);
   return out;
 }
 

@@ -3,7 +3,7 @@ import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { fsyncDirectory } from './fsync.js';
-import { encodeFrame, FRAME_MAGIC, scanFrame, type Frame } from './frame.js';
+import { encodeFrameParts, FRAME_MAGIC, scanFrame, type Frame } from './frame.js';
 
 const SEGMENT_PATTERN = /^segment_(\d{20})\.arrow$/;
 
@@ -132,19 +132,17 @@ export class WriteAheadLog {
     const current = this.current!;
     const durable = frame.header.final;
     if (durable && this.unsynced) await this.sync();
-    const bytes = encodeFrame({ header: { ...frame.header, syncedTo: this.syncedTo }, batches: frame.batches });
-    if (this.zeroing && current.bytes + bytes.length > this.zeroedTo) await this.zeroing;
+    const { parts, length } = encodeFrameParts({ header: { ...frame.header, syncedTo: this.syncedTo }, batches: frame.batches });
+    if (this.zeroing && current.bytes + length > this.zeroedTo) await this.zeroing;
     const handle = durable ? this.handle! : (this.bulkHandle ??= await open(join(this.dir, current.name), constants.O_WRONLY));
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, current.bytes + written);
-      written += bytesWritten;
-    }
-    current.bytes += bytes.length;
+    // One O_DSYNC write is one sync: a durable frame goes out in one system call.
+    const { bytesWritten } = await handle.writev(parts, current.bytes);
+    if (bytesWritten < length) await writeRest(handle, parts, bytesWritten, current.bytes);
+    current.bytes += length;
     if (durable) this.syncedTo = current.bytes;
     else this.unsynced = true;
     if (current.bytes > this.zeroedTo) this.zeroedTo = current.bytes;
-    if (bytes.length < ZERO_AHEAD_BYTES / 16) this.zeroAhead();
+    if (length < ZERO_AHEAD_BYTES / 16) this.zeroAhead();
   }
 
   /** Makes every byte written to the current segment durable. */
@@ -216,6 +214,16 @@ export class WriteAheadLog {
     this.bulkHandle = undefined;
     await this.handle?.close();
     this.handle = undefined;
+  }
+}
+
+/** Writes what a short writev left of `parts` (from byte `done` of them), the frame starting at `position`. */
+async function writeRest(handle: FileHandle, parts: Uint8Array[], done: number, position: number): Promise<void> {
+  const rest = Buffer.concat(parts).subarray(done);
+  let written = 0;
+  while (written < rest.length) {
+    const { bytesWritten } = await handle.write(rest, written, rest.length - written, position + done + written);
+    written += bytesWritten;
   }
 }
 
