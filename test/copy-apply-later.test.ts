@@ -1,9 +1,10 @@
 // An autocommit COPY into an append-only table is acknowledged once its WAL
 // frames are fsynced and applied to DuckDB afterwards, from its staging
 // database, like a direct insert's rows: every connection's read still sees
-// it whole, the CDC log holds it once, a kill -9 between the acknowledgement
-// and the apply loses nothing and duplicates nothing, and the staging
-// database goes once it is applied.
+// it whole, the CDC log holds it once, reads of other tables do not wait for
+// its apply, a kill -9 between the acknowledgement and the apply loses
+// nothing and duplicates nothing, and the staging database goes once it is
+// applied.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -69,6 +70,28 @@ describe('COPY applied after its acknowledgement', () => {
       wire.end();
       await reader.end();
       await writer.end();
+    }
+  });
+
+  test('reads of other tables go on through the hot tier while the COPY is applied', async () => {
+    const wire = await WireClient.connect(arka.port);
+    const client = await arka.client();
+    try {
+      await client.query('CREATE TABLE bulk (id bigint, note text)');
+      await client.query('CREATE TABLE beside (id bigint)');
+      const rows = 5 * ROWS;
+      const chunks = Array.from({ length: 10 }, (_, i) => csv(1 + (i * rows) / 10, rows / 10));
+      assert.deepEqual(await copyIn(wire, 'COPY bulk FROM STDIN (FORMAT csv)', chunks), { kind: 'acked', tag: `COPY ${rows}` });
+      // arka_status() reads no table: it answers at once, with the COPY's LSNs acknowledged.
+      const copied = BigInt((await client.query('SELECT wal_lsn FROM arka_status()')).rows[0].wal_lsn);
+      await client.query('INSERT INTO beside VALUES (1)');
+      assert.deepEqual((await client.query('SELECT count(*)::int AS n FROM beside')).rows, [{ n: 1 }]);
+      const applied = BigInt((await client.query('SELECT duckdb_lsn FROM arka_status()')).rows[0].duckdb_lsn);
+      assert.ok(applied < copied, `the read of another table did not wait for the COPY's apply (DuckDB at ${applied}, the COPY ends at ${copied})`);
+      assert.deepEqual((await client.query('SELECT count(*)::int AS n FROM bulk')).rows, [{ n: rows }]);
+    } finally {
+      wire.end();
+      await client.end();
     }
   });
 

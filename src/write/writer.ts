@@ -63,10 +63,14 @@ type Job = {
 type LeaseRequest = { grant: (lease: WriteLease) => void; fail: (error: unknown) => void };
 /** A COPY acknowledged from the WAL whose rows wait in its staging database: `records` reads them as applyStage takes them. */
 type StagedApply = { table: WriteTable; records: string; rows: number; release?: () => Promise<void> };
-/** Writes acknowledged from the WAL, waiting to be applied to DuckDB: direct inserts' batches, or a staged COPY. */
+/** Writes acknowledged from the WAL, waiting to be applied to DuckDB: direct inserts' batches (`rows` of them), or a staged COPY. */
 type PendingApply = { lastLsn: bigint; rows: number; batches: { table: WriteTable; batch: ChangeBatch }[]; staged?: StagedApply };
-/** A read waiting for acknowledged writes; `hot`: it reads them through the hot tier, so an insert there will do. */
-type AppliedWaiter = { lsn: bigint; hot: boolean; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
+/**
+ * A read waiting for acknowledged writes; `hot`: it reads them through the
+ * hot tier, so an insert there will do, except for the COPYs into its tables
+ * that DuckDB must apply first (up to `applied`).
+ */
+type AppliedWaiter = { lsn: bigint; hot: boolean; applied: bigint; resolve: () => void; reject: (error: unknown) => void; timer: NodeJS.Timeout };
 
 /** Exclusive use of the writer: an explicit transaction, or DDL. */
 export interface WriteLease extends WriteTransaction {
@@ -121,7 +125,10 @@ export class Writer {
   private checkpointed = -1n;
   readonly watermarks: Watermarks;
   private readonly pendingApply: PendingApply[] = [];
+  /** Rows of pendingApply's direct inserts, held in memory here: the bound of the backpressure. */
   private pendingApplyRows = 0;
+  /** Rows of acknowledged COPYs not yet applied, held in their staging databases (at most one COPY: the next waits for the apply). */
+  private stagedApplyRows = 0;
   private applying: Promise<void> | undefined;
   /** The direct inserts the apply running now took from pendingApply (the hot tier may still need them). */
   private applyingItems: PendingApply[] = [];
@@ -130,6 +137,13 @@ export class Writer {
   private hotInserting = false;
   /** A batch could not go into the hot tier: reads wait for the apply until it has run. */
   private hotBlocked = false;
+  /**
+   * Tables (`schema.name`) with an acknowledged COPY not yet applied, and its
+   * last LSN: its rows stay out of the twins (they may be millions), so a read
+   * of such a table through the hot tier waits for the apply; other tables'
+   * reads go on through the hot tier.
+   */
+  private readonly copiesPending = new Map<string, bigint>();
   /** When a read last read through the hot tier: while reads do, inserts go there as soon as they are acknowledged. */
   private lastHotRead = -Infinity;
   private applyTimer: NodeJS.Timeout | undefined;
@@ -198,7 +212,7 @@ export class Writer {
       case 'apply_lag':
         return walLsn - duckdbLsn;
       case 'apply_queued_rows':
-        return BigInt(this.pendingApplyRows);
+        return BigInt(this.pendingApplyRows + this.stagedApplyRows);
       default:
         throw new Error(`no watermark named ${name}`);
     }
@@ -213,12 +227,14 @@ export class Writer {
   waitApplied(lsn: bigint, timeoutMs: number, hot?: readonly HotTwin[]): Promise<void> {
     const throughHot = hot !== undefined && this.hot.current(hot);
     if (throughHot) this.lastHotRead = Date.now();
-    if (this.visibleLsn(throughHot) >= lsn) return Promise.resolve();
+    const applied = throughHot ? this.copiesPendingIn(hot!) : lsn;
+    if (this.visibleLsn(throughHot) >= lsn && this.watermarks.duckdbLsn >= applied) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       const waiter: AppliedWaiter = {
         lsn,
         hot: throughHot,
+        applied,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -233,8 +249,18 @@ export class Writer {
       };
       this.appliedWaiters.push(waiter);
       if (throughHot && !this.hotBlocked) this.scheduleHot();
-      else this.scheduleApply(true);
+      if (!throughHot || this.hotBlocked || applied > this.watermarks.duckdbLsn) this.scheduleApply(true);
     });
+  }
+
+  /** The LSN DuckDB must have applied before a read of `twins` through the hot tier: their tables' pending COPYs (0: none). */
+  private copiesPendingIn(twins: readonly HotTwin[]): bigint {
+    let last = 0n;
+    for (const twin of twins) {
+      const copy = this.copiesPending.get(`${twin.schema}.${twin.name}`);
+      if (copy !== undefined && copy > last) last = copy;
+    }
+    return last;
   }
 
   /** The LSN up to which every acknowledged write is visible to a read of DuckDB (with the hot tier, or not). */
@@ -253,12 +279,7 @@ export class Writer {
     const from = this.visibleLsn(true);
     const items = [...this.applyingItems, ...this.pendingApply].filter((item) => item.lastLsn > from);
     if (items.length === 0) return;
-    if (items.some((item) => item.staged)) {
-      // A COPY's rows stay out of the twins (they may be millions): the apply makes them visible.
-      this.hotBlocked = true;
-      this.scheduleApply(true);
-      return;
-    }
+    // A COPY's rows stay out of the twins (copiesPending holds its table's reads until the apply): its LSNs are passed over.
     this.hotInserting = true;
     this.onHot(async () => {
       const inserted = await this.hot.insert(mergeByTable(items.flatMap((item) => item.batches)));
@@ -545,6 +566,7 @@ export class Writer {
       const last = items[items.length - 1]!.lastLsn;
       const rows = items.reduce((sum, item) => sum + item.rows, 0);
       const staged = items.flatMap((item) => (item.staged ? [item.staged] : []));
+      const stagedRows = staged.reduce((sum, copy) => sum + copy.rows, 0);
       try {
         await this.conn.run('BEGIN TRANSACTION');
         // In LSN order: the direct inserts between two COPYs are merged by table, a COPY goes in as staged.
@@ -568,11 +590,16 @@ export class Writer {
         this.applyingItems = [];
         // Applied, or left to the replay at the next start: the stages' memory goes.
         for (const copy of staged) await copy.release?.().catch((error: unknown) => this.log.warn({ err: error }, 'could not drop a COPY stage'));
+        this.stagedApplyRows -= stagedRows;
       }
       if (staged.length > 0) {
-        this.log.info({ rows: staged.reduce((sum, copy) => sum + copy.rows, 0), ms: Math.round(performance.now() - started), lsn: String(last) }, 'COPY applied to DuckDB');
+        this.log.info({ rows: stagedRows, ms: Math.round(performance.now() - started), lsn: String(last) }, 'COPY applied to DuckDB');
       }
       this.watermarks.duckdbLsn = last;
+      for (const copy of staged) {
+        const key = `${copy.table.schema}.${copy.table.name}`;
+        if ((this.copiesPending.get(key) ?? 0n) <= last) this.copiesPending.delete(key);
+      }
       this.hotBlocked = false;
       this.discardHot();
       if (this.appliedWaiters.some((waiter) => waiter.hot && waiter.lsn > last)) this.scheduleHot();
@@ -585,7 +612,7 @@ export class Writer {
 
   private releaseAppliedWaiters(): void {
     this.appliedWaiters = this.appliedWaiters.filter((waiter) => {
-      if (waiter.lsn > this.visibleLsn(waiter.hot)) return true;
+      if (waiter.lsn > this.visibleLsn(waiter.hot) || waiter.applied > this.watermarks.duckdbLsn) return true;
       clearTimeout(waiter.timer);
       waiter.resolve();
       return false;
@@ -685,8 +712,9 @@ export class Writer {
     const last = unit.lastLsn!;
     assert(last > this.watermarks.walLsn, 'LSNs go backwards');
     this.watermarks.walLsn = last;
-    this.pendingApply.push({ lastLsn: last, rows: staged.rows, batches: [], staged });
-    this.pendingApplyRows += staged.rows;
+    this.copiesPending.set(`${staged.table.schema}.${staged.table.name}`, last);
+    this.pendingApply.push({ lastLsn: last, rows: 0, batches: [], staged });
+    this.stagedApplyRows += staged.rows;
     this.scheduleApply(true);
   }
 
