@@ -331,4 +331,23 @@ describe('COPY', () => {
     const rows = (await client.query({ text: 'SELECT id, v, note FROM copy_ddl ORDER BY id', rowMode: 'array' })).rows;
     assert.deepEqual(rows, [['1', 'one', 'later'], ['2', 'two', 'later']]);
   });
+
+  test('the table dropped while a COPY into it is arriving: 42P01, and the staging database of the COPY goes', async () => {
+    await client.query('CREATE TABLE copy_gone (id int, v text)');
+    const copyWhile = async (ddl: string, code: string) => {
+      const wire = await WireClient.connect(arka.port);
+      wire.send(serialize.query('COPY copy_gone (id, v) FROM STDIN'));
+      await wire.until('copyInResponse');
+      wire.send(serialize.copyData(Buffer.from('1\tone\n')));
+      await client.query(ddl);
+      wire.send(serialize.copyData(Buffer.from('2\ttwo\n')), serialize.copyDone());
+      const done = await wire.until('readyForQuery');
+      assert.deepEqual(names(done), ['error', 'readyForQuery'], ddl);
+      assert.equal(done[0]!['code'], code, ddl);
+      wire.end();
+      const staging = await client.query("SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'arka_copy%'");
+      assert.deepEqual(staging.rows, [], `a staging database outlived the COPY refused after ${ddl}`);
+    };
+    await copyWhile('DROP TABLE copy_gone', '42P01');
+  });
 });

@@ -41,6 +41,12 @@ type Segment = { name: string; baseLsn: bigint; bytes: number };
  */
 export class WriteAheadLog {
   private handle: FileHandle | undefined;
+  /**
+   * A write or sync failed: what reached the disk is unknown (a partial frame,
+   * or pages the kernel marked clean after the error), so nothing more is
+   * appended after it; a restart recovers the log.
+   */
+  private failure: Error | undefined;
   /** The current segment opened without O_DSYNC, for frames that need no sync of their own (opened at the first). */
   private bulkHandle: FileHandle | undefined;
   /** Bytes of the current segment written through bulkHandle and not yet synced. */
@@ -122,10 +128,20 @@ export class WriteAheadLog {
    * one at a time, in call order.
    */
   append(frame: Frame, firstLsn: bigint): Promise<void> {
-    const appended = this.appending.then(() => this.appendNow(frame, firstLsn));
+    const appended = this.appending.then(() => {
+      if (this.failure) throw new Error(`the write-ahead log stopped after a failed write: ${this.failure.message}`);
+      return this.appendNow(frame, firstLsn).catch((error: unknown) => {
+        this.failure ??= error as Error;
+        this.onFailure?.(this.failure);
+        throw error;
+      });
+    });
     this.appending = appended.catch(() => undefined);
     return appended;
   }
+
+  /** Called once, at the first failed write or sync. */
+  onFailure: ((error: Error) => void) | undefined;
 
   private async appendNow(frame: Frame, firstLsn: bigint): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
@@ -200,6 +216,10 @@ export class WriteAheadLog {
     if ((await this.handle.stat()).size < this.segmentBytes) {
       await this.handle.truncate(this.segmentBytes);
       await this.handle.sync();
+    } else if (!create) {
+      // The segment recovery ended in may hold frames a crash left in the page cache only (a unit's
+      // earlier frames): synced now, so that syncedTo is true of every byte before the appends.
+      await this.handle.datasync();
     }
     if (create) await fsyncDirectory(this.dir);
     this.zeroedTo = this.current.bytes;

@@ -544,13 +544,17 @@ export function copyLoadSql(table: WriteTable, targets: string[], source: CopySo
  */
 export async function evaluateCopy(context: EvaluationContext, relation: AstNode, source: CopySource, prestaged?: PrestagedCopy): Promise<Evaluated> {
   const { schema, name } = relationOf(relation);
-  const table = await context.table(schema, name);
+  // The table may have changed (or gone) since the data arrived: `prestaged` is this function's to release, whatever happens.
+  const table = await context.table(schema, name).catch(async (error: unknown) => {
+    await prestaged?.release();
+    throw error;
+  });
   const conn = context.conn;
   const targets = source.columns ?? table.columns.map((c) => c.name);
-  for (const column of targets) {
-    if (!table.columns.some((c) => c.name === column)) {
-      throw new SqlError(SqlState.UndefinedColumn, `column "${column}" of relation "${table.name}" does not exist`);
-    }
+  const missing = targets.find((column) => !table.columns.some((c) => c.name === column));
+  if (missing !== undefined) {
+    await prestaged?.release();
+    throw new SqlError(SqlState.UndefinedColumn, `column "${missing}" of relation "${table.name}" does not exist`);
   }
   // The rows are staged in an in-memory database of the COPY's own, committed there by the scratch
   // connection: the writer's transaction has never read that database, so it sees them, and the

@@ -172,6 +172,8 @@ export class Writer {
     // After recovery DuckDB holds every committed unit, so the durable WAL LSN is the applied one.
     this.watermarks = { nextLsn: (lastLsn > applied ? lastLsn : applied) + 1n, walLsn: applied, duckdbLsn: applied, icebergLsn: 0n };
     this.nextUnit = lastUnit + 1;
+    // A failed WAL write stops the writer whichever statement it was for: the WAL takes no more.
+    wal.onFailure = (error) => this.fail(error);
     this.checkpointTimer = setInterval(() => void this.checkpoint().catch((error) => log.error({ err: error }, 'checkpoint failed')), 1000);
     this.checkpointTimer.unref();
   }
@@ -630,9 +632,13 @@ export class Writer {
     assert(this.pendingApply.length === 0, 'the apply stopped with changes pending');
   }
 
-  /** The apply failed: stop applying and writing; DuckDB stays at its last LSN and a restart replays the WAL. */
+  /** The apply or a WAL write failed: stop applying and writing; DuckDB stays at its last LSN and a restart replays the WAL. */
   private fail(error: unknown): void {
     if (this.failure) return;
+    // Never applied now (the WAL holds them for the replay): their stages' memory goes.
+    for (const { staged } of this.pendingApply) {
+      void staged?.release?.().catch((releaseError: unknown) => this.log.warn({ err: releaseError }, 'could not drop a COPY stage'));
+    }
     this.log.error({ err: error, duckdbLsn: String(this.watermarks.duckdbLsn), walLsn: String(this.watermarks.walLsn) }, 'the writer failed; restart to replay the WAL');
     this.failure = new SqlError('58030', `could not write: ${(error as Error).message}`, { hint: 'The write-ahead log holds every acknowledged write; restart Arka to replay it.' });
     for (const waiter of this.appliedWaiters.splice(0)) {
