@@ -112,9 +112,14 @@ type Layout = { schemaMessage: Uint8Array };
 /** By table name and columns; bounded, as the tables of a database are. */
 const layouts = new Map<string, Layout>();
 const MAX_LAYOUTS = 1024;
+/** The same, by the identity of a batch's column list (the writer keeps one per table definition), then table name: no key to build. */
+const layoutsByColumns = new WeakMap<WalColumn[], Map<string, Layout>>();
 
 /** The schema message (framed, without the end of stream) of the batch's table and columns, encoded once. */
 function layoutOf(batch: Pick<ChangeBatch, 'table' | 'columns'>): Layout {
+  let byTable = layoutsByColumns.get(batch.columns);
+  const known = byTable?.get(batch.table);
+  if (known) return known;
   const key = JSON.stringify([batch.table, batch.columns]);
   let layout = layouts.get(key);
   if (!layout) {
@@ -127,6 +132,11 @@ function layoutOf(batch: Pick<ChangeBatch, 'table' | 'columns'>): Layout {
     if (layouts.size >= MAX_LAYOUTS) layouts.clear();
     layouts.set(key, layout);
   }
+  if (!byTable) {
+    byTable = new Map();
+    layoutsByColumns.set(batch.columns, byTable);
+  }
+  byTable.set(batch.table, layout);
   return layout;
 }
 

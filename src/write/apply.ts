@@ -5,7 +5,7 @@ import { makeData, TimestampMicrosecond, Uint64, Utf8, type Data } from 'apache-
 import { encodeColumns, type ChangeBatch, type WalColumnKind } from '../wal/change-batch.js';
 import { duckdbTypeOf, VectorColumn, type VectorKind } from '../wal/vector-columns.js';
 import { insertAsJson } from './json-insert.js';
-import { WAL_STAGE_TYPES, walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
+import { WAL_STAGE_TYPES, walColumnsOf, walReadExpression, walRestoreExpression, type WriteTable } from './tables.js';
 
 /** Where the general apply stages a batch's records (STAGE in dml.ts is the evaluation's). */
 const APPLY_STAGE = '__arka_apply_stage';
@@ -79,7 +79,7 @@ export async function* walBatches(conn: DuckDBConnection, table: WriteTable, sql
   const types = result.columnTypes();
   assert.equal(types.length, kinds.length, 'the WAL read has the wrong number of columns');
   kinds.forEach((kind, i) => assert.equal(types[i]!.typeId, duckdbTypeOf(kind), `the WAL read's column ${i} is ${types[i]}, not WAL ${kind}`));
-  const columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
+  const columns = walColumnsOf(table);
   let nextLsn = inserts?.firstLsn;
   const rowsOf = (gathered: VectorColumn[]) => gathered[0]!.rows;
   const encode = (gathered: VectorColumn[]): EncodedBatch => {

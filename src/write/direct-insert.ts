@@ -1,6 +1,6 @@
 import type { ChangeBatch } from '../wal/change-batch.js';
 import type { FastCell, FastInsert } from './dml.js';
-import type { WriteColumn, WriteTable } from './tables.js';
+import { walColumnsOf, type WriteColumn, type WriteTable } from './tables.js';
 import { readInput, readsType, type InputValue } from './value-input.js';
 
 /**
@@ -77,7 +77,7 @@ export function directBatch(inserts: DirectInsert[], firstLsn: bigint, timestamp
   }
   return {
     table: table.name,
-    columns: table.columns.map((c) => ({ name: c.name, kind: c.wal })),
+    columns: walColumnsOf(table),
     values,
     lsns,
     changeTypes: lsns.map(() => 'INSERT'),

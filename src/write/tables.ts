@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { changesTable, quoteIdent, type TableKind } from '../catalog/catalog.js';
 import { SqlError, SqlState } from '../errors.js';
-import type { WalColumnKind } from '../wal/change-batch.js';
+import type { WalColumn, WalColumnKind } from '../wal/change-batch.js';
 
 export type WriteColumn = {
   name: string;
@@ -85,6 +85,18 @@ export async function loadWriteTable(conn: DuckDBConnection, schema: string, nam
     qualified,
     changes: changesTable(name),
   };
+}
+
+const walColumns = new WeakMap<WriteTable, WalColumn[]>();
+
+/** The table's columns as its WAL batches name them: the same array each time, so that the batches' layout is found by identity. */
+export function walColumnsOf(table: WriteTable): WalColumn[] {
+  let columns = walColumns.get(table);
+  if (!columns) {
+    columns = table.columns.map((c) => ({ name: c.name, kind: c.wal }));
+    walColumns.set(table, columns);
+  }
+  return columns;
 }
 
 /** SQL reading a column for the WAL: timestamps as microseconds, non-native kinds as DuckDB's text. */
