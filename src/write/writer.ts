@@ -105,7 +105,8 @@ function abortsTransaction(error: unknown): boolean {
  * Autocommit statements queue and run in commit groups: one WAL frame, one
  * fsync. Inserts that need nothing from the table's state (direct inserts:
  * constants into an append-only table) are acknowledged once the WAL frame is
- * fsynced and applied to DuckDB afterwards, in batches, by the apply loop.
+ * fsynced and applied to DuckDB afterwards, in batches, by the apply loop; so
+ * is a COPY into such a table, from its staging database, in a group of its own.
  * Every other statement first waits for the apply to catch up, then runs in
  * one DuckDB transaction that holds every earlier LSN: evaluated, applied
  * set-based, the WAL frame fsynced, then DuckDB committed with applied_lsn in
