@@ -25,6 +25,8 @@ const OPTIONAL_ERROR_FIELDS: [letter: string, key: keyof ErrorFields][] = [
 ];
 
 const EMPTY = Buffer.alloc(0);
+/** Up to this, take() copies the bytes out (Buffer.allocUnsafe takes them from Node's pool) and keeps its buffer. */
+const SMALL_TAKE_BYTES = 2048;
 
 export class BackendWriter {
   readonly #initialCapacity: number;
@@ -45,13 +47,22 @@ export class BackendWriter {
   }
 
   /**
-   * Returns the pending bytes and starts afresh. The result is a view of a
-   * buffer the writer then lets go of: the socket may keep it queued.
+   * Returns the pending bytes and starts afresh. The result is the writer's
+   * no longer (a copy of a small response, or a view of a large one's buffer,
+   * which the writer then lets go of): the socket may keep it queued.
    */
   take(): Buffer {
     assert(this.#rowStart < 0, 'take() inside a DataRow');
-    const out = this.#buf.subarray(0, this.#length);
-    this.#buf = EMPTY;
+    let out: Buffer;
+    if (this.#length <= SMALL_TAKE_BYTES) {
+      // A small response (a command's completion, a few rows) is copied out, from Node's
+      // shared pool, and the buffer kept: a fresh 16 KB buffer per statement was most of the garbage.
+      out = Buffer.allocUnsafe(this.#length);
+      this.#buf.copy(out, 0, 0, this.#length);
+    } else {
+      out = this.#buf.subarray(0, this.#length);
+      this.#buf = EMPTY;
+    }
     this.#length = 0;
     return out;
   }

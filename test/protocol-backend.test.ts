@@ -322,3 +322,21 @@ test('invariants are asserted', () => {
   throwsAssertion(() => new BackendWriter().commandComplete('a\0b'));
   throwsAssertion(() => new BackendWriter().errorResponse({ severity: 'ERROR', code: 'XX000', message: 'a\0' }));
 });
+
+test('take(): what it returned stays as it was while the writer goes on, small responses and large', async () => {
+  const writer = new BackendWriter();
+  const small = writer.commandComplete('INSERT 0 1').readyForQuery('I').take();
+  const smallBytes = Buffer.from(small);
+  // The next responses reuse (small) or replace (large) the writer's buffer: the bytes already taken must not change.
+  writer.commandComplete('DELETE 99').readyForQuery('T');
+  const large = writer.dataRow(['x'.repeat(10_000)]).take();
+  const largeBytes = Buffer.from(large);
+  writer.commandComplete('UPDATE 7').take();
+  assert.deepEqual(small, smallBytes);
+  assert.deepEqual(large, largeBytes);
+  assert.deepEqual(
+    (await decode(small)).map((m) => m['name']),
+    ['commandComplete', 'readyForQuery'],
+  );
+  assert.equal((await decode(large)).length, 3, 'the pending messages taken with the large row');
+});
