@@ -11,7 +11,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLogger } from '../src/log.js';
-import { encodeFrame, type Frame } from '../src/wal/frame.js';
+import { encodeFrameParts, type Frame } from '../src/wal/frame.js';
 import { WriteAheadLog } from '../src/wal/wal.js';
 import { tempDataDir } from './support/arka.js';
 import { readFrames } from './support/wal-files.js';
@@ -64,7 +64,7 @@ describe('write-ahead log files', () => {
       }
       // The last segment's frames end well before its size; the zeros written ahead occupy blocks.
       const base = Number(/^segment_(\d+)\.arrow$/.exec(segments.at(-1)!)![1]);
-      const dataBytes = sizes.slice(base - 1).reduce((sum, size, k) => sum + encodeFrame(frameOf(base - 1 + k, size)).length + SYNCED_TO_BYTES, 0);
+      const dataBytes = sizes.slice(base - 1).reduce((sum, size, k) => sum + encodeFrameParts(frameOf(base - 1 + k, size)).length + SYNCED_TO_BYTES, 0);
       const { blocks, size } = statSync(last);
       assert.equal(size, SEGMENT_BYTES);
       assert.ok(blocks * 512 >= dataBytes + 512 * 1024, `blocks after the data are allocated (${blocks * 512} bytes on disk for ${dataBytes} of frames)`);

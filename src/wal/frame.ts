@@ -1,5 +1,4 @@
 import { crc32 } from 'node:zlib';
-import { strict as assert } from 'node:assert';
 
 /**
  * A WAL frame: the unit written (and fsynced) at once.
@@ -58,13 +57,6 @@ export function encodeFrameParts(frame: Frame): { parts: Uint8Array[]; length: n
   prefix.writeUInt32BE(size, 4);
   prefix.writeUInt32BE(crc, 8);
   return { parts, length: FRAME_HEADER_BYTES + size };
-}
-
-export function encodeFrame(frame: Frame): Buffer {
-  const { parts, length } = encodeFrameParts(frame);
-  const out = Buffer.concat(parts, length);
-  assert.equal(out.length, length);
-  return out;
 }
 
 export type FrameScan =

@@ -128,8 +128,6 @@ export class Writer {
   private readonly pendingApply: PendingApply[] = [];
   /** Rows of pendingApply's direct inserts, held in memory here: the bound of the backpressure. */
   private pendingApplyRows = 0;
-  /** Rows of acknowledged COPYs not yet applied, held in their staging databases (at most one COPY: the next waits for the apply). */
-  private stagedApplyRows = 0;
   private applying: Promise<void> | undefined;
   /** The direct inserts the apply running now took from pendingApply (the hot tier may still need them). */
   private applyingItems: PendingApply[] = [];
@@ -215,7 +213,8 @@ export class Writer {
       case 'apply_lag':
         return walLsn - duckdbLsn;
       case 'apply_queued_rows':
-        return BigInt(this.pendingApplyRows + this.stagedApplyRows);
+        // With the rows of acknowledged COPYs waiting in their staging databases (at most one: the next waits for the apply).
+        return BigInt([...this.applyingItems, ...this.pendingApply].reduce((sum, item) => sum + (item.staged?.rows ?? 0), this.pendingApplyRows));
       default:
         throw new Error(`no watermark named ${name}`);
     }
@@ -593,7 +592,6 @@ export class Writer {
         this.applyingItems = [];
         // Applied, or left to the replay at the next start: the stages' memory goes.
         for (const copy of staged) await copy.release?.().catch((error: unknown) => this.log.warn({ err: error }, 'could not drop a COPY stage'));
-        this.stagedApplyRows -= stagedRows;
       }
       if (staged.length > 0) {
         this.log.info({ rows: stagedRows, ms: Math.round(performance.now() - started), lsn: String(last) }, 'COPY applied to DuckDB');
@@ -721,7 +719,6 @@ export class Writer {
     this.watermarks.walLsn = last;
     this.copiesPending.set(`${staged.table.schema}.${staged.table.name}`, last);
     this.pendingApply.push({ lastLsn: last, rows: 0, batches: [], staged });
-    this.stagedApplyRows += staged.rows;
     this.scheduleApply(true);
   }
 
