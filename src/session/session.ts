@@ -163,6 +163,8 @@ export class Session implements StatementContext {
   private readEnding: Promise<void> | undefined;
   /** The transaction has taken its snapshots (takeSnapshots), at its first read. */
   private snapshotsTaken = false;
+  /** Releases the twins' rows held for the read under way (Writer.holdTwins). */
+  private twinHold: (() => void) | undefined;
 
   async beginTransaction(): Promise<void> {
     await this.endRead();
@@ -384,21 +386,35 @@ export class Session implements StatementContext {
   /**
    * Before a query reads DuckDB on this session's connection. Autocommit: it
    * waits for the writes acknowledged before it (through the hot tier when
-   * the plan can), then, when it reads a twin or more than one table, runs
+   * the plan can), then, when it reads more than one table, or a twin whose
+   * rows it streams, runs
    * in a DuckDB transaction of its own until its result is read (endReadSoon; endRead when abandoned): a
    * streaming query outside one can see a concurrent commit in one table and
    * not in another, and the transaction takes its snapshot of the twins
    * before the persistent one (takeSnapshots). In a transaction: the first
    * read takes the transaction's snapshots (ensureTransactionSnapshot).
    */
-  private async beginRead(hot?: HotReads): Promise<void> {
+  private async beginRead(hot?: HotReads, fewRows = false): Promise<void> {
     if (this.txStatus !== 'I') return this.ensureTransactionSnapshot();
     await this.awaitAcknowledgedWrites(hot);
     await this.endRead();
-    // One table (or none: `SELECT 1`, the catalog) without a twin is read consistently as it is.
-    if (hot?.visible && hot.twins.size === 0 && hot.tables <= 1) return;
+    // One table (or none: `SELECT 1`, the catalog) without a twin is read consistently as it is; so is one
+    // read through its twin and in memory at once, the twin keeping the rows an apply moves till then (holdTwins).
+    if (hot?.visible && hot.tables <= 1) {
+      if (hot.twins.size === 0) return;
+      if (fewRows) {
+        this.twinHold = this.services.writer.holdTwins();
+        return;
+      }
+    }
     await takeSnapshots(this.conn, true);
     this.readTransaction = true;
+  }
+
+  /** The read holding rows in the twins (beginRead) has them: the writer may discard them. */
+  private releaseTwins(): void {
+    this.twinHold?.();
+    this.twinHold = undefined;
   }
 
   /**
@@ -407,6 +423,7 @@ export class Session implements StatementContext {
    * connection meanwhile, not even to close it).
    */
   private async endRead(): Promise<void> {
+    this.releaseTwins();
     if (this.readEnding) await this.readEnding;
     if (!this.readTransaction) return;
     this.readTransaction = false;
@@ -419,6 +436,7 @@ export class Session implements StatementContext {
    * waits for the ROLLBACK first.
    */
   private endReadSoon(): void {
+    this.releaseTwins();
     if (!this.readTransaction) return;
     this.readTransaction = false;
     const ending = rollbackQuietly(this.connection!);
@@ -894,7 +912,7 @@ export class Session implements StatementContext {
     if (plan.kind === 'utility') return isDdl(plan.statement) ? this.runDdl(plan.statement) : runUtility(plan.statement, this);
     if (plan.kind === 'write') return this.runWrite(plan.statement);
     if (plan.kind === 'copy') return this.runCopy(plan.statement);
-    await this.beginRead(plan.hot);
+    await this.beginRead(plan.hot, plan.fewRows);
     try {
       if (plan.explain) {
         const rows = await explainRows(this.conn, plan.sql);

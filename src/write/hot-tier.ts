@@ -26,7 +26,11 @@ import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables
  * every read runs in a transaction that takes its snapshot of the twins
  * first, then of the persistent database (takeSnapshots): rows are deleted
  * from a twin only after the apply has committed them, so whatever the twin
- * snapshot lacks, the later persistent snapshot holds.
+ * snapshot lacks, the later persistent snapshot holds. A read of one table
+ * whose result comes back whole in one call needs no such transaction (two
+ * statements more): it holds the twins' rows instead, and rows an apply
+ * commits leave them only after every read begun before the commit has its
+ * result (Writer.holdTwins).
  */
 
 export const HOT_DATABASE = 'arka_hot';
@@ -198,7 +202,7 @@ export class HotTier {
     return statement;
   }
 
-  /** Deletes from the twins the rows up to `upTo`, which the persistent database holds (reads take their snapshots so that they need not stay: takeSnapshots). */
+  /** Deletes from the twins the rows up to `upTo`, which the persistent database holds (reads take their snapshots so that they need not stay, takeSnapshots, or hold them till done, Writer.holdTwins). */
   async discard(upTo: bigint): Promise<void> {
     if (upTo <= this.discarded) return;
     for (const [twin, last] of this.filled) {

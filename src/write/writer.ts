@@ -13,6 +13,7 @@ import { directBatch, directInsert, type DirectInsert } from './direct-insert.js
 import { FastPathFallback, STAGE, stageFastInserts, stageFastUpserts, type EvaluationContext, type Evaluated, type FastInsert } from './dml.js';
 import { HotTier, type HotTwin } from './hot-tier.js';
 import { loadWriteTable, type WriteTable } from './tables.js';
+import { TwinHolds } from './twin-holds.js';
 import type { RewriteContext } from '../sql/rewrite.js';
 
 export type WriterOptions = {
@@ -145,6 +146,10 @@ export class Writer {
   private readonly copiesPending = new Map<string, bigint>();
   /** When a read last read through the hot tier: while reads do, inserts go there as soon as they are acknowledged. */
   private lastHotRead = -Infinity;
+  /** Rows the apply has committed wait in the twins for the reads that began before (holdTwins). */
+  private readonly twinHolds = new TwinHolds((upTo) => {
+    void this.onHot(() => this.hot.discard(upTo)).catch((error) => this.log.error({ err: error }, 'discarding rows of the hot tier failed'));
+  });
   private applyTimer: NodeJS.Timeout | undefined;
   private lastApplyEnded = 0;
   private applyRoomWaiters: (() => void)[] = [];
@@ -306,9 +311,20 @@ export class Writer {
     return Date.now() - this.lastHotRead < 1000 && !this.hotBlocked;
   }
 
-  /** Rows the apply has committed leave the twins. */
+  /**
+   * For a read of one twin and its table in one autocommit query, without
+   * the transaction that orders its snapshots (takeSnapshots): DuckDB may
+   * take its persistent snapshot before an apply commits and its twin
+   * snapshot after, so the rows that commit moves stay in the twin until
+   * every read begun before it has called the release returned here.
+   */
+  holdTwins(): () => void {
+    return this.twinHolds.hold();
+  }
+
+  /** Rows the apply has committed leave the twins, once no read that began before may still need them (holdTwins). */
   private discardHot(): void {
-    void this.onHot(() => this.hot.discard(this.watermarks.duckdbLsn)).catch((error) => this.log.error({ err: error }, 'discarding rows of the hot tier failed'));
+    this.twinHolds.discardAfterReads(this.watermarks.duckdbLsn);
   }
 
   private onHot(work: () => Promise<void>): Promise<void> {
