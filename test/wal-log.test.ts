@@ -4,15 +4,17 @@
 // frames, written without a sync of their own) read back whole and in order
 // across segments, each recording how far its segment was durable before it,
 // and the space after the last frame is allocated on disk, zeros, before any
-// append reaches it.
+// append reaches it; and a frame a short write left unfinished is completed
+// from where it stopped.
 
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLogger } from '../src/log.js';
 import { encodeFrameParts, type Frame } from '../src/wal/frame.js';
-import { WriteAheadLog } from '../src/wal/wal.js';
+import { WriteAheadLog, writeRest } from '../src/wal/wal.js';
 import { tempDataDir } from './support/arka.js';
 import { readFrames } from './support/wal-files.js';
 
@@ -70,6 +72,35 @@ describe('write-ahead log files', () => {
       assert.ok(blocks * 512 >= dataBytes + 512 * 1024, `blocks after the data are allocated (${blocks * 512} bytes on disk for ${dataBytes} of frames)`);
     } finally {
       rmSync(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  test('a frame a short write left unfinished is completed from where it stopped, wherever that falls among its parts', async () => {
+    const dir = tempDataDir();
+    try {
+      const path = join(dir, 'short-write');
+      const { parts, length } = encodeFrameParts(frameOf(7, 5000));
+      const whole = Buffer.concat(parts);
+      const position = 4096;
+      // Cut inside the prefix, at a part's boundary, inside the batch, and one byte short.
+      for (const done of [5, parts[0]!.length, parts[0]!.length + 4 + 100, length - 1]) {
+        rmSync(path, { force: true });
+        const handle = await open(path, 'w+');
+        try {
+          await handle.write(Buffer.alloc(position, 0xee), 0, position, 0);
+          // What the short write got out: the frame's first `done` bytes.
+          await handle.write(whole, 0, done, position);
+          await writeRest(handle, parts, done, position);
+        } finally {
+          await handle.close();
+        }
+        const bytes = readFileSync(path);
+        assert.equal(bytes.length, position + length, `cut at ${done}: nothing written past the frame`);
+        assert.ok(bytes.subarray(0, position).every((byte) => byte === 0xee), `cut at ${done}: the bytes before the frame are untouched`);
+        assert.deepEqual(bytes.subarray(position), whole, `cut at ${done}: the frame is whole`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

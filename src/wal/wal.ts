@@ -238,7 +238,7 @@ export class WriteAheadLog {
 }
 
 /** Writes what a short writev left of `parts` (from byte `done` of them), the frame starting at `position`. */
-async function writeRest(handle: FileHandle, parts: Uint8Array[], done: number, position: number): Promise<void> {
+export async function writeRest(handle: FileHandle, parts: Uint8Array[], done: number, position: number): Promise<void> {
   const rest = Buffer.concat(parts).subarray(done);
   let written = 0;
   while (written < rest.length) {
