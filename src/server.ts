@@ -33,6 +33,8 @@ export type ServerConfig = {
  * it (a read starts the apply at once).
  */
 export const DEFAULT_APPLY_INTERVAL_MS = 100;
+/** A session that handled a message this recently counts as active: a commit's WAL write goes inline only while no other is (Writer.watchSessions). */
+const ACTIVE_WITHIN_MS = 10;
 
 export const DEFAULT_LIMITS: SessionLimits = {
   maxMessageLength: 1024 * 1024 * 1024,
@@ -80,6 +82,7 @@ export class ArkaServer {
       log,
     );
     const server = new ArkaServer(config, engine, writer, config.password ? scramSecret(config.password) : undefined, log);
+    writer.watchSessions(() => server.activeSessions() <= 1);
     await server.listen();
     return server;
   }
@@ -121,6 +124,13 @@ export class ArkaServer {
     });
     this.sessions.set(processId, { session, secretKey });
     session.run().finally(() => this.sessions.delete(processId));
+  }
+
+  /** Sessions active in the last ACTIVE_WITHIN_MS (counted up to 2: the writer asks whether another than the committing one is). */
+  activeSessions(): number {
+    let active = 0;
+    for (const { session } of this.sessions.values()) if (session.activeWithin(ACTIVE_WITHIN_MS) && ++active > 1) break;
+    return active;
   }
 
   private admit(processId: number): SqlError | undefined {

@@ -1,7 +1,8 @@
 // The write-ahead log's files, driven directly: appends issued back to back
 // (small ones, which keep zeros written ahead of them, and large ones, which
-// overtake the zeros; final frames, written durably, and a unit's earlier
-// frames, written without a sync of their own) read back whole and in order
+// overtake the zeros; final frames, written durably, through libuv's pool or
+// inline, and a unit's earlier frames, written without a sync of their own)
+// read back whole and in order
 // across segments, each recording how far its segment was durable before it,
 // and the space after the last frame is allocated on disk, zeros, before any
 // append reaches it; and a frame a short write left unfinished is completed
@@ -37,8 +38,9 @@ describe('write-ahead log files', () => {
     try {
       const wal = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async () => {});
       const sizes = Array.from({ length: 3000 }, (_, i) => (i % 100 === 50 ? 700_000 : 1000 + (i % 7) * 100));
-      // Not awaited one by one: appends queue behind each other and behind the zeros being written.
-      await Promise.all(sizes.map((size, i) => wal.append(frameOf(i, size), BigInt(i + 1))));
+      // Not awaited one by one: appends queue behind each other and behind the zeros being written;
+      // one in three is written inline (a lone commit's), on this thread rather than libuv's pool.
+      await Promise.all(sizes.map((size, i) => wal.append(frameOf(i, size), BigInt(i + 1), i % 3 === 0)));
       const written = wal.segmentCount;
       await wal.close();
       assert.ok(written >= 3, `the appends span several segments (${written})`);

@@ -121,6 +121,9 @@ export class Session implements StatementContext {
   /** After an error in the extended protocol, messages are skipped until Sync. */
   private skipToSync = false;
   private running = false;
+  /** A message is being handled (run), and when the last one was. */
+  private handling = false;
+  private handledAt = -Infinity;
   private cancelReason: 'user' | 'timeout' | undefined;
   private readonly log: Logger;
 
@@ -500,7 +503,10 @@ export class Session implements StatementContext {
     this.socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
     try {
       for (let message = await this.next(); message; message = await this.next()) {
+        this.handling = true;
         await this.handle(message);
+        this.handling = false;
+        this.handledAt = performance.now();
         if (this.phase === 'ready') clearTimeout(timer);
       }
     } catch (error) {
@@ -511,6 +517,11 @@ export class Session implements StatementContext {
       this.close();
       await this.release();
     }
+  }
+
+  /** Handling a message, holding some not yet handled, or done with one less than `ms` ago. */
+  activeWithin(ms: number): boolean {
+    return this.handling || this.queue.length > 0 || performance.now() - this.handledAt < ms;
   }
 
   /** CancelRequest for this session: interrupts the statement running now, if any. */

@@ -1,4 +1,4 @@
-import { constants, mkdirSync, readdirSync } from 'node:fs';
+import { constants, mkdirSync, readdirSync, writevSync } from 'node:fs';
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
@@ -125,12 +125,16 @@ export class WriteAheadLog {
    * Appends one frame, recording in its header how far the segment was
    * durable before it. A unit's final frame is durable when this returns, and
    * so is everything before it; an earlier frame is only written. Appends run
-   * one at a time, in call order.
+   * one at a time, in call order. `inline`: a final frame is written by a
+   * synchronous system call on the calling thread rather than through
+   * libuv's pool, which wakes a pool thread and then this one (on a virtual
+   * machine, as long again as the write itself); for when nothing else
+   * waits for this thread, and only while syncs are quick (syncsQuickly).
    */
-  append(frame: Frame, firstLsn: bigint): Promise<void> {
+  append(frame: Frame, firstLsn: bigint, inline = false): Promise<void> {
     const appended = this.appending.then(() => {
       if (this.failure) throw new Error(`the write-ahead log stopped after a failed write: ${this.failure.message}`);
-      return this.appendNow(frame, firstLsn).catch((error: unknown) => {
+      return this.appendNow(frame, firstLsn, inline).catch((error: unknown) => {
         this.failure ??= error as Error;
         this.onFailure?.(this.failure);
         throw error;
@@ -143,7 +147,14 @@ export class WriteAheadLog {
   /** Called once, at the first failed write or sync. */
   onFailure: ((error: Error) => void) | undefined;
 
-  private async appendNow(frame: Frame, firstLsn: bigint): Promise<void> {
+  /** The last durable append took less than INLINE_MAX_MS: a slow disk is never waited for with the thread blocked. */
+  get syncsQuickly(): boolean {
+    return this.lastDurableMs < INLINE_MAX_MS;
+  }
+
+  private lastDurableMs = Infinity;
+
+  private async appendNow(frame: Frame, firstLsn: bigint, inline: boolean): Promise<void> {
     if (!this.current || this.current.bytes >= this.segmentBytes) await this.rotate(firstLsn);
     const current = this.current!;
     const durable = frame.header.final;
@@ -152,11 +163,14 @@ export class WriteAheadLog {
     if (this.zeroing && current.bytes + length > this.zeroedTo) await this.zeroing;
     const handle = durable ? this.handle! : (this.bulkHandle ??= await open(join(this.dir, current.name), constants.O_WRONLY));
     // One O_DSYNC write is one sync: a durable frame goes out in one system call.
-    const { bytesWritten } = await handle.writev(parts, current.bytes);
+    const started = performance.now();
+    const bytesWritten = durable && inline ? writevSync(handle.fd, parts, current.bytes) : (await handle.writev(parts, current.bytes)).bytesWritten;
     if (bytesWritten < length) await writeRest(handle, parts, bytesWritten, current.bytes);
     current.bytes += length;
-    if (durable) this.syncedTo = current.bytes;
-    else this.unsynced = true;
+    if (durable) {
+      this.syncedTo = current.bytes;
+      this.lastDurableMs = performance.now() - started;
+    } else this.unsynced = true;
     if (current.bytes > this.zeroedTo) this.zeroedTo = current.bytes;
     if (length < ZERO_AHEAD_BYTES / 16) this.zeroAhead();
   }
@@ -246,6 +260,9 @@ export async function writeRest(handle: FileHandle, parts: Uint8Array[], done: n
     written += bytesWritten;
   }
 }
+
+/** A durable append slower than this (a disk under load) makes the next ones go through libuv's pool (syncsQuickly). */
+const INLINE_MAX_MS = 2;
 
 /** How far ahead of the appends the segment is written with zeros. */
 const ZERO_AHEAD_BYTES = 1024 * 1024;

@@ -348,6 +348,19 @@ export class Writer {
     });
   }
 
+  /**
+   * Tells the writer how to know that no session but the one whose statement
+   * it is committing has done anything lately: only then may a commit's WAL
+   * write block the thread that serves them all (runDirectGroup). Lately, not
+   * now: the next message of a session waiting for its acknowledgement may
+   * still be on its way.
+   */
+  watchSessions(othersIdle: () => boolean): void {
+    this.othersIdle = othersIdle;
+  }
+
+  private othersIdle: () => boolean = () => false;
+
   /** Waits for exclusive use of the writer (bounded by `timeoutMs`, 0: no bound). */
   acquire(timeoutMs: number): Promise<WriteLease> {
     if (this.closed) return Promise.reject(new SqlError(SqlState.AdminShutdown, 'the writer is shut down'));
@@ -523,8 +536,11 @@ export class Writer {
       pending.batches.push({ table, batch });
       pending.rows += rows;
     }
+    // One statement, and no other session has done anything lately: its write blocks no one, and
+    // goes out from this thread, without the two thread wake-ups of libuv's pool.
+    const inline = jobs.length === 1 && this.queue.length === 0 && this.wal.syncsQuickly && this.othersIdle();
     try {
-      await unit.flush(true);
+      await unit.flush(true, inline);
     } catch (error) {
       // The WAL may hold a partial frame now: nothing more can be written safely.
       this.fail(error);
@@ -979,8 +995,12 @@ class Unit {
     if (this.bytes >= this.frameBytes) await this.flush(false);
   }
 
-  /** Writes the buffered batches as a frame (final: the unit commits with it, and every frame is written when this returns). */
-  async flush(final: boolean): Promise<void> {
+  /**
+   * Writes the buffered batches as a frame (final: the unit commits with it,
+   * and every frame is written when this returns; `inline`: see
+   * WriteAheadLog.append).
+   */
+  async flush(final: boolean, inline = false): Promise<void> {
     if (this.batches.length === 0 && !final) return;
     const frame: Frame = {
       header: { unit: this.id, final, firstLsn: String(this.frameFirst ?? this.lastLsn ?? 0n), lastLsn: String(this.lastLsn ?? 0n) },
@@ -991,7 +1011,7 @@ class Unit {
     this.bytes = 0;
     this.frameFirst = undefined;
     const previous = this.writing;
-    const write = previous.then(() => this.wal.append(frame, firstLsn));
+    const write = previous.then(() => this.wal.append(frame, firstLsn, inline));
     // An abandoned unit's write may fail with nobody waiting for it.
     write.catch(() => undefined);
     this.writing = write;
