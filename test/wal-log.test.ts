@@ -9,7 +9,7 @@
 // from where it stopped.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -103,6 +103,35 @@ describe('write-ahead log files', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a segment created but never written (its preallocation failed, or a crash came first) is reopened at the next start and written, not refused', async () => {
+    for (const left of ['an empty file', 'a file of zeros at full size']) {
+      const dir = join(tempDataDir(), 'wal');
+      try {
+        mkdirSync(dir, { recursive: true });
+        const first = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async () => {});
+        // A frame as large as a segment fills it: the next append starts the next segment.
+        await first.append(frameOf(0, SEGMENT_BYTES), 1n);
+        await first.close();
+        // The next segment, as its creation left it: named for the LSN its first frame was to have.
+        writeFileSync(join(dir, 'segment_00000000000000000002.arrow'), left === 'an empty file' ? Buffer.alloc(0) : Buffer.alloc(SEGMENT_BYTES));
+        const seen: Frame[] = [];
+        const reopened = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async (frame) => void seen.push(frame));
+        assert.equal(seen.length, 1, `${left}: the first segment's frame is replayed`);
+        await reopened.append(frameOf(1, 1000), 2n);
+        await reopened.close();
+        assert.deepEqual(readdirSync(dir).sort(), ['segment_00000000000000000001.arrow', 'segment_00000000000000000002.arrow'], `${left}: no third segment`);
+        assert.equal(statSync(join(dir, 'segment_00000000000000000002.arrow')).size, SEGMENT_BYTES, `${left}: the segment is extended to its size`);
+        const after: Frame[] = [];
+        const last = await WriteAheadLog.open(dir, SEGMENT_BYTES, log, async (frame) => void after.push(frame));
+        await last.close();
+        assert.deepEqual(after.map((frame) => frame.header.unit), [1, 2], `${left}: both frames read back`);
+        assert.deepEqual(Buffer.from(after[1]!.batches[0]!), Buffer.from(frameOf(1, 1000).batches[0]!));
+      } finally {
+        rmSync(join(dir, '..'), { recursive: true, force: true });
+      }
     }
   });
 });

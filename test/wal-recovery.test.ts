@@ -6,6 +6,9 @@
 //       segment and the offset, without touching the files;
 //   (c) a DuckDB file that is behind the WAL is brought up to date by replay,
 //       exactly once, to the very same contents (values, CDC records, LSNs);
+//   (d) a WAL whose segment cannot be allocated (a real file size limit)
+//       fails the writes with 58030, acknowledges nothing, and after a
+//       restart is written again;
 // and checkpoint.json after a clean stop.
 
 import assert from 'node:assert/strict';
@@ -671,5 +674,43 @@ describe('WAL recovery', () => {
     } finally {
       await arka.stop();
     }
+  });
+});
+
+describe('a WAL that cannot be written', () => {
+  test('(d) its segment cannot be allocated (a file size limit): writes fail with 58030 and nothing is acknowledged, reads go on; restarted without the limit, the server writes into that same segment', { timeout: 60_000 }, async () => {
+    const dataDir = track(tempDataDir());
+    const count = async (client: pg.Client) => (await client.query({ text: 'SELECT count(*) FROM kept', rowMode: 'array' })).rows;
+    // 16 MiB: DuckDB's files stay below it; a 64 MB WAL segment cannot be allocated.
+    let arka = await startArka({ dataDir, fileSizeLimitKb: 16 * 1024 });
+    try {
+      const client = await connect(arka);
+      await client.query('CREATE TABLE kept (k int)');
+      for (const k of [1, 2]) {
+        await assert.rejects(client.query(`INSERT INTO kept VALUES (${k})`), (error: pg.DatabaseError) => {
+          assert.equal(error.code, '58030');
+          assert.match(error.message, /could not write: EFBIG/);
+          assert.match(error.hint ?? '', /restart Arka/);
+          return true;
+        });
+      }
+      assert.deepEqual(await count(client), [['0']], 'nothing acknowledged, nothing visible, and the read is served');
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+    assert.deepEqual(segments(dataDir), [segmentName(1n)], 'the segment was created, and left empty');
+    for (const round of [1, 2]) {
+      arka = await startArka({ dataDir });
+      try {
+        const client = await connect(arka);
+        if (round === 1) await client.query('INSERT INTO kept VALUES (3)');
+        assert.deepEqual(await count(client), [['1']], `round ${round}: the write after the restart is there`);
+        await client.end();
+      } finally {
+        await arka.stop();
+      }
+    }
+    assert.deepEqual(segments(dataDir), [segmentName(1n)], 'written into the segment left empty, not a new one');
   });
 });

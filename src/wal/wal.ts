@@ -215,8 +215,9 @@ export class WriteAheadLog {
     this.bulkHandle = undefined;
     await this.handle?.close();
     const last = this.segments[this.segments.length - 1];
-    if (!this.current && last && last.bytes < this.segmentBytes) {
-      // Reopen the segment recovery ended in.
+    // The segment recovery ended in is reopened, even empty (its creation or preallocation failed, or a crash followed it).
+    const reopen = !this.current && last !== undefined && last.bytes < this.segmentBytes;
+    if (reopen) {
       this.current = last;
     } else {
       this.current = { name: segmentName(baseLsn), baseLsn, bytes: 0 };
@@ -225,7 +226,7 @@ export class WriteAheadLog {
     }
     const path = join(this.dir, this.current.name);
     // O_EXCL: a new segment never replaces a file (LSNs are never reused, so names are unique).
-    const create = this.current.bytes === 0 ? constants.O_CREAT | constants.O_EXCL : 0;
+    const create = reopen ? 0 : constants.O_CREAT | constants.O_EXCL;
     this.handle = await open(path, constants.O_WRONLY | constants.O_DSYNC | create, 0o644);
     if ((await this.handle.stat()).size < this.segmentBytes) {
       await this.handle.truncate(this.segmentBytes);
@@ -235,7 +236,8 @@ export class WriteAheadLog {
       // earlier frames): synced now, so that syncedTo is true of every byte before the appends.
       await this.handle.datasync();
     }
-    if (create) await fsyncDirectory(this.dir);
+    // A reopened segment's entry too: the start that created it may have crashed before its directory was synced.
+    await fsyncDirectory(this.dir);
     this.zeroedTo = this.current.bytes;
     this.syncedTo = this.current.bytes;
   }

@@ -27,7 +27,15 @@ export type ArkaProcess = {
   client(options?: Partial<pg.ClientConfig>): Promise<pg.Client>;
 };
 
-export type ArkaOptions = { dataDir?: string; password?: string; user?: string; args?: string[]; env?: Record<string, string> };
+export type ArkaOptions = {
+  dataDir?: string;
+  password?: string;
+  user?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** The kernel's limit on the size of a file the server writes (RLIMIT_FSIZE, `ulimit -f`), in KiB: writes past it fail with EFBIG. */
+  fileSizeLimitKb?: number;
+};
 
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'arka-test-'));
@@ -38,7 +46,11 @@ export async function startArka(options: ArkaOptions = {}): Promise<ArkaProcess>
   const args = [ARKA_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.password) args.push('--password', options.password);
   if (options.user) args.push('--user', options.user);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const [command, commandArgs] =
+    options.fileSizeLimitKb === undefined
+      ? [process.execPath, args]
+      : ['/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const port = await new Promise<number>((resolvePort, reject) => {
