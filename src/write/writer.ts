@@ -487,7 +487,7 @@ export class Writer {
       } catch (error) {
         this.log.error({ err: error }, 'commit group failed');
         await this.rollbackQuietly();
-        const failure = new SqlError('58030', `could not commit: ${(error as Error).message}`);
+        const failure = error instanceof SqlError ? error : new SqlError('58030', `could not commit: ${(error as Error).message}`);
         for (const { job } of done) job.reject(failure);
         return;
       }
@@ -719,9 +719,19 @@ export class Writer {
     }
     await unit.flush(true);
     const last = unit.lastLsn;
-    await this.recordApplied(last, true);
     assert(last >= this.watermarks.walLsn, 'LSNs go backwards');
     this.watermarks.walLsn = last;
+    try {
+      await this.recordApplied(last, true);
+    } catch (error) {
+      // The WAL holds the unit and DuckDB does not: no later unit may commit past it (the replay
+      // starts after the applied LSN and would skip it), so the writer stops; a restart applies it.
+      this.fail(error);
+      throw new SqlError('58030', `could not commit: ${(error as Error).message}`, {
+        detail: 'The changes are in the write-ahead log: the restart that replays it applies them.',
+        hint: 'Restart Arka to replay the write-ahead log.',
+      });
+    }
     this.watermarks.duckdbLsn = last;
     this.releaseAppliedWaiters();
   }
