@@ -6,9 +6,11 @@
 //       segment and the offset, without touching the files;
 //   (c) a DuckDB file that is behind the WAL is brought up to date by replay,
 //       exactly once, to the very same contents (values, CDC records, LSNs);
-//   (d) a WAL whose segment cannot be allocated (a real file size limit)
-//       fails the writes with 58030, acknowledges nothing, and after a
-//       restart is written again;
+//   (d) under a real file size limit: a WAL whose segment cannot be
+//       allocated fails the writes with 58030, acknowledges nothing, and
+//       after a restart is written again; a group whose DuckDB commit fails
+//       after its WAL frame is durable stops the writer, and the restart
+//       applies it;
 // and checkpoint.json after a clean stop.
 
 import assert from 'node:assert/strict';
@@ -682,7 +684,7 @@ describe('a WAL that cannot be written', () => {
     const dataDir = track(tempDataDir());
     const count = async (client: pg.Client) => (await client.query({ text: 'SELECT count(*) FROM kept', rowMode: 'array' })).rows;
     // 16 MiB: DuckDB's files stay below it; a 64 MB WAL segment cannot be allocated.
-    let arka = await startArka({ dataDir, fileSizeLimitKb: 16 * 1024 });
+    let arka = await startArka({ dataDir, fileSizeLimit: 16 * 1024 * 1024 });
     try {
       const client = await connect(arka);
       await client.query('CREATE TABLE kept (k int)');
@@ -712,5 +714,55 @@ describe('a WAL that cannot be written', () => {
       }
     }
     assert.deepEqual(segments(dataDir), [segmentName(1n)], 'written into the segment left empty, not a new one');
+  });
+  test('(d) a group whose DuckDB commit fails after its WAL frame is durable (DuckDB\'s WAL past a file size limit): 58030 saying the restart applies it, no write commits after it, and the restart applies it', { timeout: 90_000 }, async () => {
+    const dataDir = track(tempDataDir());
+    const rowsOf = async (client: pg.Client, sql: string) => (await client.query({ text: sql, rowMode: 'array' })).rows;
+    let arka = await startArka({ dataDir });
+    try {
+      const client = await connect(arka);
+      await client.query('CREATE TABLE wide (k int PRIMARY KEY, v text)');
+      await client.query("INSERT INTO wide SELECT g, '' FROM generate_series(1, 50000) g");
+      await client.query('CREATE TABLE later (k int)');
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+    // 28 MiB: the update's 100,000 WAL records fit in Arka's segment (allocated already: about 21 MB
+    // used after them); DuckDB's own WAL for it (the rows again, and their CDC records: 36 MB) does not.
+    arka = await startArka({ dataDir, fileSizeLimit: 28 * 1024 * 1024 });
+    try {
+      const client = await connect(arka);
+      await assert.rejects(client.query("UPDATE wide SET v = repeat('y', 300)"), (error: pg.DatabaseError) => {
+        assert.equal(error.code, '58030');
+        assert.match(error.message, /could not commit: .*File too large/);
+        assert.match(error.detail ?? '', /restart that replays it applies them/);
+        return true;
+      });
+      // A write committed now would take the applied LSN past the update, and the replay would skip it.
+      await assert.rejects(client.query('INSERT INTO later VALUES (1)'), (error: pg.DatabaseError) => {
+        assert.equal(error.code, '58030');
+        assert.match(error.hint ?? '', /restart Arka/);
+        return true;
+      });
+      assert.deepEqual(await rowsOf(client, 'SELECT count(*), max(length(v)) FROM wide'), [['50000', '0']], 'reads are served, without the update');
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+    arka = await startArka({ dataDir });
+    try {
+      const client = await connect(arka);
+      assert.deepEqual(await rowsOf(client, 'SELECT count(*), min(length(v)), max(length(v)) FROM wide'), [['50000', '300', '300']], 'the replay applied the update');
+      assert.deepEqual(await rowsOf(client, 'SELECT count(*) FROM later'), [['0']]);
+      assert.deepEqual(await rowsOf(client, "SELECT __change_type, count(*) FROM arka_changes('wide') GROUP BY 1 ORDER BY 1"), [
+        ['INSERT', '50000'],
+        ['UPDATE_AFTER', '50000'],
+        ['UPDATE_BEFORE', '50000'],
+      ]);
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
   });
 });

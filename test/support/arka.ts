@@ -33,8 +33,8 @@ export type ArkaOptions = {
   user?: string;
   args?: string[];
   env?: Record<string, string>;
-  /** The kernel's limit on the size of a file the server writes (RLIMIT_FSIZE, `ulimit -f`), in KiB: writes past it fail with EFBIG. */
-  fileSizeLimitKb?: number;
+  /** The kernel's limit on the size of a file the server writes (RLIMIT_FSIZE, set by util-linux's prlimit), in bytes: writes past it fail with EFBIG. */
+  fileSizeLimit?: number;
 };
 
 export function tempDataDir(): string {
@@ -47,9 +47,7 @@ export async function startArka(options: ArkaOptions = {}): Promise<ArkaProcess>
   if (options.password) args.push('--password', options.password);
   if (options.user) args.push('--user', options.user);
   const [command, commandArgs] =
-    options.fileSizeLimitKb === undefined
-      ? [process.execPath, args]
-      : ['/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, process.execPath, ...args]];
+    options.fileSizeLimit === undefined ? [process.execPath, args] : ['prlimit', [`--fsize=${options.fileSizeLimit}`, '--', process.execPath, ...args]];
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
