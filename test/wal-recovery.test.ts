@@ -10,7 +10,7 @@
 //       allocated fails the writes with 58030, acknowledges nothing, and
 //       after a restart is written again; a group whose DuckDB commit fails
 //       after its WAL frame is durable stops the writer, and the restart
-//       applies it;
+//       applies it; so does an apply of acknowledged inserts that fails;
 // and checkpoint.json after a clean stop.
 
 import assert from 'node:assert/strict';
@@ -760,6 +760,49 @@ describe('a WAL that cannot be written', () => {
         ['UPDATE_AFTER', '50000'],
         ['UPDATE_BEFORE', '50000'],
       ]);
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+  });
+  test('(d) an apply that fails (DuckDB\'s WAL past a file size limit) stops the writer: waiting reads and later writes get 58030, and the restart applies every acknowledged insert', { timeout: 90_000 }, async () => {
+    const dataDir = track(tempDataDir());
+    const rowsOf = async (client: pg.Client, sql: string) => (await client.query({ text: sql, rowMode: 'array' })).rows;
+    let arka = await startArka({ dataDir });
+    try {
+      const client = await connect(arka);
+      await client.query('CREATE TABLE logged (k int, v text)');
+      await client.query("INSERT INTO logged VALUES (0, '')");
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+    // The inserts are acknowledged from Arka's WAL (its segment allocated already; about 17 MB used
+    // after them) and applied only when a read of the CDC log asks: DuckDB's WAL for that one apply
+    // (the rows and their CDC records, over 30 MB) does not fit under 24 MiB.
+    arka = await startArka({ dataDir, fileSizeLimit: 24 * 1024 * 1024, args: ['--apply-interval', '600000'] });
+    try {
+      const client = await connect(arka);
+      for (let batch = 0; batch < 50; batch++) {
+        // Constants only: a direct insert, acknowledged before the apply.
+        const values = Array.from({ length: 1000 }, (_, i) => `(${batch * 1000 + i + 1}, '${'z'.repeat(300)}')`).join(', ');
+        await client.query(`INSERT INTO logged VALUES ${values}`);
+      }
+      await assert.rejects(client.query("SELECT count(*) FROM arka_changes('logged')"), (error: pg.DatabaseError) => {
+        assert.equal(error.code, '58030');
+        assert.match(error.message, /File too large/);
+        return true;
+      });
+      await assert.rejects(client.query('INSERT INTO logged VALUES (-1, NULL)'), (error: pg.DatabaseError) => error.code === '58030');
+      await client.end();
+    } finally {
+      await arka.stop();
+    }
+    arka = await startArka({ dataDir });
+    try {
+      const client = await connect(arka);
+      assert.deepEqual(await rowsOf(client, 'SELECT count(*), count(DISTINCT k), min(k), max(k) FROM logged'), [['50001', '50001', 0, 50000]], 'every acknowledged insert, once');
+      assert.deepEqual(await rowsOf(client, "SELECT count(*) FROM arka_changes('logged')"), [['50001']]);
       await client.end();
     } finally {
       await arka.stop();
