@@ -192,7 +192,7 @@ export async function applyChangeBatch(conn: DuckDBConnection, table: WriteTable
 }
 
 /** Inserts into an append-only table whose WAL columns are its own columns, in order and in the same types. */
-function appendsAsIs(table: WriteTable, batch: ChangeBatch): boolean {
+export function appendsAsIs(table: WriteTable, batch: ChangeBatch): boolean {
   if (table.kind !== 'append_only' || batch.columns.length !== table.columns.length) return false;
   if (!batch.changeTypes.every((type) => type === 'INSERT')) return false;
   return batch.columns.every((column, i) => {
@@ -203,7 +203,7 @@ function appendsAsIs(table: WriteTable, batch: ChangeBatch): boolean {
 }
 
 /** Appends the batch's rows, each followed by its change columns when `changes` appends them. An appender blocks the JS thread while it flushes. */
-async function append(
+export async function append(
   conn: DuckDBConnection,
   into: { table: string; schema: string; catalog?: string },
   batch: ChangeBatch,

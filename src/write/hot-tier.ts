@@ -2,6 +2,7 @@ import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api
 import { strict as assert } from 'node:assert';
 import { quoteIdent } from '../catalog/catalog.js';
 import type { ChangeBatch } from '../wal/change-batch.js';
+import { append, appendsAsIs } from './apply.js';
 import { jsonColumns } from './json-insert.js';
 import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables.js';
 
@@ -34,6 +35,8 @@ import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables
  */
 
 export const HOT_DATABASE = 'arka_hot';
+/** A lone batch of at most this many rows in the table's own types is appended on the JavaScript thread rather than inserted as JSON. */
+const HOT_APPEND_MAX_ROWS = 1000;
 /** An empty table a transaction reads to take its snapshot of the hot tier. */
 const ANCHOR = `${HOT_DATABASE}.main.__arka_anchor`;
 
@@ -166,6 +169,13 @@ export class HotTier {
     for (const { table, batch } of batches) {
       const twin = this.twins.get(`${table.schema}.${table.name}`);
       if (!twin || this.stale || twin.signature !== signatureOf(table.columns) || !sameColumns(table, batch)) return false;
+      if (batches.length === 1 && batch.lsns.length <= HOT_APPEND_MAX_ROWS && appendsAsIs(table, batch)) {
+        // Appended on this thread: no trip through libuv's pool and DuckDB's JSON reader, which the reads waiting for the rows would wait out.
+        assert(batch.lsns[0]! > this.lsn, 'a batch goes into the hot tier twice');
+        this.filled.set(twin, batch.lsns[batch.lsns.length - 1]!);
+        await append(this.conn, { table: twin.name, schema: twin.schema, catalog: HOT_DATABASE }, batch, (appender, row) => appender.appendUBigInt(batch.lsns[row]!));
+        return true;
+      }
       const json = jsonColumns(batch, 'micros');
       if (!json) return false;
       work.push({ twin, statement: await this.statementFor(twin, table), json, batch });
