@@ -35,8 +35,10 @@ import { WAL_STAGE_TYPES, walRestoreExpression, type WriteTable } from './tables
  */
 
 export const HOT_DATABASE = 'arka_hot';
-/** A lone batch of at most this many rows in the table's own types is appended on the JavaScript thread rather than inserted as JSON. */
+/** A lone batch of at most this many rows in the table's own types is appended on the JavaScript thread rather than inserted as JSON… */
 const HOT_APPEND_MAX_ROWS = 1000;
+/** …when the last such append ended at least this long ago: the appends hold the thread a sixth of the time at most. */
+const HOT_APPEND_SPACING_MS = 5;
 /** An empty table a transaction reads to take its snapshot of the hot tier. */
 const ANCHOR = `${HOT_DATABASE}.main.__arka_anchor`;
 
@@ -79,6 +81,8 @@ export class HotTier {
   private discarded = 0n;
   /** Twins that may hold rows, with the last LSN put in each. */
   private readonly filled = new Map<HotTwin, bigint>();
+  /** When the last append on the JavaScript thread ended (insert). */
+  private appendedAt = -Infinity;
 
   private constructor(private readonly conn: DuckDBConnection) {}
 
@@ -169,11 +173,16 @@ export class HotTier {
     for (const { table, batch } of batches) {
       const twin = this.twins.get(`${table.schema}.${table.name}`);
       if (!twin || this.stale || twin.signature !== signatureOf(table.columns) || !sameColumns(table, batch)) return false;
-      if (batches.length === 1 && batch.lsns.length <= HOT_APPEND_MAX_ROWS && appendsAsIs(table, batch)) {
-        // Appended on this thread: no trip through libuv's pool and DuckDB's JSON reader, which the reads waiting for the rows would wait out.
+      if (batches.length === 1 && batch.lsns.length <= HOT_APPEND_MAX_ROWS && appendsAsIs(table, batch) && performance.now() - this.appendedAt >= HOT_APPEND_SPACING_MS) {
+        // Appended on this thread: no trip through libuv's pool and DuckDB's JSON reader, which the reads waiting for the rows
+        // would wait out. Its commit holds the thread about a millisecond: spaced out, so that inserts one after another go as JSON.
         assert(batch.lsns[0]! > this.lsn, 'a batch goes into the hot tier twice');
         this.filled.set(twin, batch.lsns[batch.lsns.length - 1]!);
-        await append(this.conn, { table: twin.name, schema: twin.schema, catalog: HOT_DATABASE }, batch, (appender, row) => appender.appendUBigInt(batch.lsns[row]!));
+        try {
+          await append(this.conn, { table: twin.name, schema: twin.schema, catalog: HOT_DATABASE }, batch, (appender, row) => appender.appendUBigInt(batch.lsns[row]!));
+        } finally {
+          this.appendedAt = performance.now();
+        }
         return true;
       }
       const json = jsonColumns(batch, 'micros');
