@@ -19,7 +19,7 @@ import { appendFileSync, closeSync, cpSync, existsSync, openSync, readFileSync, 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { ARKA_BIN, startArka, tempDataDir, type ArkaProcess } from './support/arka.js';
+import { ARKA_BIN, startArka, tempDataDir, type ArkaOptions, type ArkaProcess } from './support/arka.js';
 import { copyIn } from './support/copy-in.js';
 import { WireClient } from './support/wire.js';
 import { framesOf, readFrames, segmentName, segmentPath, segments, zerosFrom, type FrameInfo } from './support/wal-files.js';
@@ -680,13 +680,27 @@ describe('WAL recovery', () => {
 });
 
 describe('a WAL that cannot be written', () => {
-  test('(d) its segment cannot be allocated (a file size limit): writes fail with 58030 and nothing is acknowledged, reads go on; restarted without the limit, the server writes into that same segment', { timeout: 60_000 }, async () => {
-    const dataDir = track(tempDataDir());
-    const count = async (client: pg.Client) => (await client.query({ text: 'SELECT count(*) FROM kept', rowMode: 'array' })).rows;
-    // 16 MiB: DuckDB's files stay below it; a 64 MB WAL segment cannot be allocated.
-    let arka = await startArka({ dataDir, fileSizeLimit: 16 * 1024 * 1024 });
+  const rowsOf = async (client: pg.Client, sql: string) => (await client.query({ text: sql, rowMode: 'array' })).rows;
+
+  /** Starts Arka on `dataDir` (with `options`), runs `use` on one connection, and stops it. */
+  async function served(dataDir: string, options: Omit<ArkaOptions, 'dataDir'>, use: (client: pg.Client) => Promise<void>): Promise<void> {
+    const arka = await startArka({ ...options, dataDir });
     try {
       const client = await connect(arka);
+      try {
+        await use(client);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await arka.stop();
+    }
+  }
+
+  test('(d) its segment cannot be allocated (a file size limit): writes fail with 58030 and nothing is acknowledged, reads go on; restarted without the limit, the server writes into that same segment', { timeout: 60_000 }, async () => {
+    const dataDir = track(tempDataDir());
+    // 16 MiB: DuckDB's files stay below it; a 64 MB WAL segment cannot be allocated.
+    await served(dataDir, { fileSizeLimit: 16 * 1024 * 1024 }, async (client) => {
       await client.query('CREATE TABLE kept (k int)');
       for (const k of [1, 2]) {
         await assert.rejects(client.query(`INSERT INTO kept VALUES (${k})`), (error: pg.DatabaseError) => {
@@ -696,43 +710,28 @@ describe('a WAL that cannot be written', () => {
           return true;
         });
       }
-      assert.deepEqual(await count(client), [['0']], 'nothing acknowledged, nothing visible, and the read is served');
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
+      assert.deepEqual(await rowsOf(client, 'SELECT count(*) FROM kept'), [['0']], 'nothing acknowledged, nothing visible, and the read is served');
+    });
     assert.deepEqual(segments(dataDir), [segmentName(1n)], 'the segment was created, and left empty');
     for (const round of [1, 2]) {
-      arka = await startArka({ dataDir });
-      try {
-        const client = await connect(arka);
+      await served(dataDir, {}, async (client) => {
         if (round === 1) await client.query('INSERT INTO kept VALUES (3)');
-        assert.deepEqual(await count(client), [['1']], `round ${round}: the write after the restart is there`);
-        await client.end();
-      } finally {
-        await arka.stop();
-      }
+        assert.deepEqual(await rowsOf(client, 'SELECT count(*) FROM kept'), [['1']], `round ${round}: the write after the restart is there`);
+      });
     }
     assert.deepEqual(segments(dataDir), [segmentName(1n)], 'written into the segment left empty, not a new one');
   });
+
   test('(d) a group whose DuckDB commit fails after its WAL frame is durable (DuckDB\'s WAL past a file size limit): 58030 saying the restart applies it, no write commits after it, and the restart applies it', { timeout: 90_000 }, async () => {
     const dataDir = track(tempDataDir());
-    const rowsOf = async (client: pg.Client, sql: string) => (await client.query({ text: sql, rowMode: 'array' })).rows;
-    let arka = await startArka({ dataDir });
-    try {
-      const client = await connect(arka);
+    await served(dataDir, {}, async (client) => {
       await client.query('CREATE TABLE wide (k int PRIMARY KEY, v text)');
       await client.query("INSERT INTO wide SELECT g, '' FROM generate_series(1, 50000) g");
       await client.query('CREATE TABLE later (k int)');
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
+    });
     // 28 MiB: the update's 100,000 WAL records fit in Arka's segment (allocated already: about 21 MB
     // used after them); DuckDB's own WAL for it (the rows again, and their CDC records: 36 MB) does not.
-    arka = await startArka({ dataDir, fileSizeLimit: 28 * 1024 * 1024 });
-    try {
-      const client = await connect(arka);
+    await served(dataDir, { fileSizeLimit: 28 * 1024 * 1024 }, async (client) => {
       await assert.rejects(client.query("UPDATE wide SET v = repeat('y', 300)"), (error: pg.DatabaseError) => {
         assert.equal(error.code, '58030');
         assert.match(error.message, /could not commit: .*File too large/);
@@ -746,13 +745,8 @@ describe('a WAL that cannot be written', () => {
         return true;
       });
       assert.deepEqual(await rowsOf(client, 'SELECT count(*), max(length(v)) FROM wide'), [['50000', '0']], 'reads are served, without the update');
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
-    arka = await startArka({ dataDir });
-    try {
-      const client = await connect(arka);
+    });
+    await served(dataDir, {}, async (client) => {
       assert.deepEqual(await rowsOf(client, 'SELECT count(*), min(length(v)), max(length(v)) FROM wide'), [['50000', '300', '300']], 'the replay applied the update');
       assert.deepEqual(await rowsOf(client, 'SELECT count(*) FROM later'), [['0']]);
       assert.deepEqual(await rowsOf(client, "SELECT __change_type, count(*) FROM arka_changes('wide') GROUP BY 1 ORDER BY 1"), [
@@ -760,29 +754,19 @@ describe('a WAL that cannot be written', () => {
         ['UPDATE_AFTER', '50000'],
         ['UPDATE_BEFORE', '50000'],
       ]);
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
+    });
   });
+
   test('(d) an apply that fails (DuckDB\'s WAL past a file size limit) stops the writer: waiting reads and later writes get 58030, and the restart applies every acknowledged insert', { timeout: 90_000 }, async () => {
     const dataDir = track(tempDataDir());
-    const rowsOf = async (client: pg.Client, sql: string) => (await client.query({ text: sql, rowMode: 'array' })).rows;
-    let arka = await startArka({ dataDir });
-    try {
-      const client = await connect(arka);
+    await served(dataDir, {}, async (client) => {
       await client.query('CREATE TABLE logged (k int, v text)');
       await client.query("INSERT INTO logged VALUES (0, '')");
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
+    });
     // The inserts are acknowledged from Arka's WAL (its segment allocated already; about 17 MB used
     // after them) and applied only when a read of the CDC log asks: DuckDB's WAL for that one apply
     // (the rows and their CDC records, over 30 MB) does not fit under 24 MiB.
-    arka = await startArka({ dataDir, fileSizeLimit: 24 * 1024 * 1024, args: ['--apply-interval', '600000'] });
-    try {
-      const client = await connect(arka);
+    await served(dataDir, { fileSizeLimit: 24 * 1024 * 1024, args: ['--apply-interval', '600000'] }, async (client) => {
       for (let batch = 0; batch < 50; batch++) {
         // Constants only: a direct insert, acknowledged before the apply.
         const values = Array.from({ length: 1000 }, (_, i) => `(${batch * 1000 + i + 1}, '${'z'.repeat(300)}')`).join(', ');
@@ -794,18 +778,10 @@ describe('a WAL that cannot be written', () => {
         return true;
       });
       await assert.rejects(client.query('INSERT INTO logged VALUES (-1, NULL)'), (error: pg.DatabaseError) => error.code === '58030');
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
-    arka = await startArka({ dataDir });
-    try {
-      const client = await connect(arka);
+    });
+    await served(dataDir, {}, async (client) => {
       assert.deepEqual(await rowsOf(client, 'SELECT count(*), count(DISTINCT k), min(k), max(k) FROM logged'), [['50001', '50001', 0, 50000]], 'every acknowledged insert, once');
       assert.deepEqual(await rowsOf(client, "SELECT count(*) FROM arka_changes('logged')"), [['50001']]);
-      await client.end();
-    } finally {
-      await arka.stop();
-    }
+    });
   });
 });
